@@ -1,0 +1,31 @@
+/** Why a call failed; stable strings callers can switch on. */
+export type RerankErrorCode =
+  | 'INVALID_REQUEST'
+  | 'INVALID_OPTIONS'
+  | 'DOCUMENT_TOO_LONG'
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_LOAD_FAILED'
+  | 'NATIVE_UNAVAILABLE'
+  | 'DECODE_FAILED'
+  | 'DISPOSED'
+  | 'ABORTED';
+
+export class RerankError extends Error {
+  override name = 'RerankError';
+  constructor(
+    readonly code: RerankErrorCode,
+    message: string,
+    /** The request field at fault, e.g. "documents[3]". */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An abort, shaped like the DOMException fetch() throws, with our code too. */
+export class RerankAbortError extends RerankError {
+  override name = 'AbortError';
+  constructor(reason?: unknown) {
+    super('ABORTED', reason instanceof Error ? `aborted: ${reason.message}` : 'the request was aborted');
+  }
+}

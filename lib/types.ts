@@ -1,0 +1,108 @@
+// The public types of llama-rerank, written once: the library, the tests and the server use them.
+
+/** A document: its text, or an object carrying it (the hosted APIs accept both). */
+export type RerankDocument = string | { text: string };
+
+/** The hosted rerank API's request body, plus llama-rerank's own fields. */
+export interface RerankRequest {
+  /** The hosted API's model name; a Reranker ignores it (it is the model it was loaded with). */
+  model?: string;
+  query: string;
+  documents: RerankDocument[];
+  /** Keep the n most relevant results (absent: all). Larger than the list: all. */
+  top_n?: number | null;
+  /** The task instruction in the prompt; the official default when absent. */
+  instruction?: string;
+  /** Include each document's text in its result. */
+  return_documents?: boolean;
+  /** true (default): a pair over `maxLength` tokens loses tokens from its end; false: an error. */
+  truncate?: boolean;
+  /** Aborting rejects the call with an AbortError (code ABORTED) and drops its pairs from the queue. */
+  signal?: AbortSignal;
+}
+
+export interface RerankResult {
+  /** The document's position in the request. */
+  index: number;
+  /** p("yes"): how relevant the document is to the query, in [0, 1]. */
+  relevance_score: number;
+  document?: { text: string };
+}
+
+export interface RerankUsage {
+  /** Every token evaluated for every pair (prompt, query and document). */
+  prompt_tokens: number;
+  completion_tokens: 0;
+  total_tokens: number;
+}
+
+export interface RerankResponse {
+  /** From most to least relevant; ties keep the request's order. */
+  results: RerankResult[];
+  usage: RerankUsage;
+}
+
+export type GpuOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
+
+export interface LoadOptions {
+  /** A GGUF file of Qwen3-Reranker (either llama.cpp's rank conversion or a causal-LM one). */
+  model: string;
+  /** 'auto' (default): every layer on the best device present, the CPU when none. */
+  gpu?: GpuOption;
+  /** Layers to offload (default: all). */
+  gpuLayers?: number;
+  /** CPU threads (default: the hardware threads present). */
+  threads?: number;
+  /** The longest pair in tokens, prompt included (default 8192, the official max_length). */
+  maxLength?: number;
+  /** Tokens per decode call (default 512). */
+  batchSize?: number;
+  /** Flash attention: 'auto' (default), 'on' or 'off'. */
+  flashAttention?: 'auto' | 'on' | 'off';
+  /** KV cache storage: 'f16' (default) or 'f32'. */
+  kvType?: 'f16' | 'f32';
+  /** Decode the tokens all pairs of a request share once (default true). */
+  sharePrefix?: boolean;
+}
+
+export interface ModelInfo {
+  /** 'rank': llama.cpp's reranker conversion (classifier head); 'causal': a causal-LM conversion. */
+  kind: 'rank' | 'causal';
+  /** The backend holding the layers: 'CPU', 'CUDA', 'Vulkan', 'Metal'... */
+  backend: string;
+  devices: string[];
+  description: string;
+  parameters: number;
+  sizeBytes: number;
+  layers: number;
+  gpuLayers: number;
+  embeddingLength: number;
+  trainContext: number;
+  threads: number;
+  contextSize: number;
+  batchSize: number;
+  ubatchSize: number;
+  maxLength: number;
+  maxSequences: number;
+  flashAttention: string;
+  kvType: string;
+}
+
+export interface DeviceInfo {
+  name: string;
+  description: string;
+  backend: string;
+  type: 'cpu' | 'gpu' | 'igpu' | 'accel';
+  memoryFree: number;
+  memoryTotal: number;
+}
+
+/** Running totals of one Reranker, for monitoring and benchmarks. */
+export interface RerankStats {
+  requests: number;
+  pairs: number;
+  /** Tokens of every pair, as usage.prompt_tokens counts them. */
+  promptTokens: number;
+  /** Tokens actually computed: fewer than promptTokens when pairs share their prefix. */
+  computedTokens: number;
+}

@@ -1,0 +1,115 @@
+// Every input is checked here, once, before anything reaches native code.
+import { statSync } from 'node:fs';
+import { RerankError } from './errors.js';
+import type { GpuOption, LoadOptions, RerankRequest } from './types.js';
+
+export const DEFAULT_INSTRUCTION = 'Given a web search query, retrieve relevant passages that answer the query';
+/** The official Qwen3-Reranker max_length. */
+export const DEFAULT_MAX_LENGTH = 8192;
+
+export interface ValidRequest {
+  query: string;
+  documents: string[];
+  topN?: number;
+  instruction: string;
+  returnDocuments: boolean;
+  truncate: boolean;
+  signal?: AbortSignal;
+}
+
+export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers'>> &
+  Pick<LoadOptions, 'threads' | 'gpuLayers'>;
+
+const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'signal']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix']);
+const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
+
+const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
+const badOption = (field: string, message: string) => new RerankError('INVALID_OPTIONS', `${field}: ${message}`, field);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkFields(o: Record<string, unknown>, allowed: Set<string>, fail: (f: string, m: string) => RerankError) {
+  for (const key of Object.keys(o)) {
+    if (!allowed.has(key)) throw fail(key, `unknown field (expected one of ${[...allowed].join(', ')})`);
+  }
+}
+
+function optionalBoolean(o: Record<string, unknown>, key: string, fallback: boolean, fail = bad): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw fail(key, 'must be a boolean');
+  return v;
+}
+
+function optionalInteger(o: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw badOption(key, `must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+export function validateRequest(input: unknown): ValidRequest {
+  if (!isPlainObject(input)) throw new RerankError('INVALID_REQUEST', 'the request must be an object');
+  checkFields(input, REQUEST_FIELDS, bad);
+  const { model, query, documents, top_n: topN, instruction, signal } = input;
+  if (model !== undefined && typeof model !== 'string') throw bad('model', 'must be a string');
+  if (typeof query !== 'string') throw bad('query', 'must be a string');
+  if (query.trim() === '') throw bad('query', 'must not be empty');
+  if (!Array.isArray(documents)) throw bad('documents', 'must be an array of strings or { text } objects');
+  // Refused like the hosted APIs and llama-server do: there is nothing to rank.
+  if (documents.length === 0) throw bad('documents', 'must not be empty');
+  const texts = documents.map((d: unknown, i) => {
+    if (typeof d === 'string') return d;
+    if (isPlainObject(d) && typeof d.text === 'string') return d.text;
+    throw bad(`documents[${i}]`, 'must be a string or an object with a string `text`');
+  });
+  if (topN !== undefined && topN !== null && (typeof topN !== 'number' || !Number.isInteger(topN) || topN < 1)) {
+    throw bad('top_n', 'must be a positive integer');
+  }
+  if (instruction !== undefined && (typeof instruction !== 'string' || instruction.trim() === '')) {
+    throw bad('instruction', 'must be a non-empty string');
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  return {
+    query,
+    documents: texts,
+    topN: typeof topN === 'number' ? topN : undefined,
+    instruction: instruction ?? DEFAULT_INSTRUCTION,
+    returnDocuments: optionalBoolean(input, 'return_documents', false),
+    truncate: optionalBoolean(input, 'truncate', true),
+    signal,
+  };
+}
+
+export function validateLoadOptions(input: unknown): ValidLoadOptions {
+  if (!isPlainObject(input)) throw new RerankError('INVALID_OPTIONS', 'load options must be an object');
+  checkFields(input, LOAD_FIELDS, badOption);
+  const { model, gpu = 'auto', flashAttention = 'auto', kvType = 'f16' } = input;
+  if (typeof model !== 'string' || model === '') throw badOption('model', 'must be the path of a GGUF file');
+  let isFile = false;
+  try {
+    isFile = statSync(model).isFile();
+  } catch {
+    throw new RerankError('MODEL_NOT_FOUND', `model file not found: ${model}`, 'model');
+  }
+  if (!isFile) throw new RerankError('MODEL_NOT_FOUND', `model is not a file: ${model}`, 'model');
+  if (!GPU_OPTIONS.includes(gpu as GpuOption)) throw badOption('gpu', `must be one of ${GPU_OPTIONS.join(', ')}`);
+  if (!['auto', 'on', 'off'].includes(flashAttention as string)) throw badOption('flashAttention', "must be 'auto', 'on' or 'off'");
+  if (kvType !== 'f16' && kvType !== 'f32') throw badOption('kvType', "must be 'f16' or 'f32'");
+  return {
+    model,
+    gpu: gpu as GpuOption,
+    kvType,
+    flashAttention: flashAttention as 'auto' | 'on' | 'off',
+    gpuLayers: optionalInteger(input, 'gpuLayers', 0, 100000),
+    threads: optionalInteger(input, 'threads', 1, 1024),
+    maxLength: optionalInteger(input, 'maxLength', 64, 131072) ?? DEFAULT_MAX_LENGTH,
+    batchSize: optionalInteger(input, 'batchSize', 32, 65536) ?? 512,
+    sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
+  };
+}

@@ -1,0 +1,87 @@
+#include "backend.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "llama.h"
+
+namespace rerank {
+namespace {
+
+thread_local std::string lastError;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// llama.cpp is chatty at INFO level; a library embedded in a service should be quiet unless asked.
+void onLog(ggml_log_level level, const char* text, void*) {
+  static const bool verbose = std::getenv("LLAMA_RERANK_VERBOSE") != nullptr;
+  if (level == GGML_LOG_LEVEL_ERROR) {
+    lastError += text;
+    if (lastError.size() > 4096) lastError.erase(0, lastError.size() - 4096);
+  }
+  // Errors reach the caller inside the thrown error; the console only hears them when asked.
+  if (verbose) std::fputs(text, stderr);
+}
+
+const char* typeName(enum ggml_backend_dev_type t) {
+  switch (t) {
+    case GGML_BACKEND_DEVICE_TYPE_CPU: return "cpu";
+    case GGML_BACKEND_DEVICE_TYPE_GPU: return "gpu";
+    case GGML_BACKEND_DEVICE_TYPE_IGPU: return "igpu";
+    default: return "accel";
+  }
+}
+
+}  // namespace
+
+void ensureBackend() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llama_log_set(onLog, nullptr);
+    llama_backend_init();
+  });
+}
+
+std::string takeLastLlamaError() {
+  std::string e;
+  e.swap(lastError);
+  while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.pop_back();
+  return e;
+}
+
+std::vector<DeviceInfo> listDevices() {
+  ensureBackend();
+  std::vector<DeviceInfo> out;
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    DeviceInfo info;
+    info.name = ggml_backend_dev_name(dev);
+    info.description = ggml_backend_dev_description(dev);
+    info.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev));
+    info.type = typeName(ggml_backend_dev_type(dev));
+    ggml_backend_dev_memory(dev, &info.memoryFree, &info.memoryTotal);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<ggml_backend_dev_t> gpuDevicesOf(const std::string& backend) {
+  ensureBackend();
+  const std::string want = lower(backend);
+  std::vector<ggml_backend_dev_t> out;
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) continue;
+    std::string reg = lower(ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev)));
+    if (reg == want || (want == "metal" && reg == "mtl")) out.push_back(dev);
+  }
+  return out;
+}
+
+}  // namespace rerank

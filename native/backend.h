@@ -1,0 +1,31 @@
+// Process-wide llama.cpp state: backend initialisation, log routing, device discovery.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ggml-backend.h"
+
+namespace rerank {
+
+// Initialises llama.cpp once per process; safe to call from any thread.
+void ensureBackend();
+
+// The last error llama.cpp logged on this thread, to explain a failed load or decode.
+std::string takeLastLlamaError();
+
+struct DeviceInfo {
+  std::string name;         // e.g. "CUDA0", "Vulkan0", "CPU"
+  std::string description;  // the device's own name, e.g. the GPU model
+  std::string backend;      // the backend registry name: "CUDA", "Vulkan", "Metal", "CPU", ...
+  std::string type;         // "cpu" | "gpu" | "igpu" | "accel"
+  size_t memoryFree = 0;
+  size_t memoryTotal = 0;
+};
+
+std::vector<DeviceInfo> listDevices();
+
+// The GPU devices of one backend ("cuda", "vulkan", "metal"), case-insensitively.
+std::vector<ggml_backend_dev_t> gpuDevicesOf(const std::string& backend);
+
+}  // namespace rerank

@@ -1,0 +1,32 @@
+// The JS object over a Reranker. Loading and scoring run as AsyncWorkers on libuv's pool,
+// never on the event loop; each worker holds its own reference to the Reranker, so dispose()
+// while a request runs frees the model only once that request is done.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "reranker.h"
+
+namespace rerank {
+
+class JsReranker : public Napi::ObjectWrap<JsReranker> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Object wrap(Napi::Env env, std::shared_ptr<Reranker> reranker);
+  explicit JsReranker(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value score(const Napi::CallbackInfo& info);
+  Napi::Value tokenize(const Napi::CallbackInfo& info);
+  Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<Reranker> reranker_;
+};
+
+// loadModel(options): Promise<JsReranker>
+Napi::Value loadModel(const Napi::CallbackInfo& info);
+
+}  // namespace rerank

@@ -1,0 +1,155 @@
+#include "reranker.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+#include "backend.h"
+
+namespace rerank {
+namespace {
+
+llama_flash_attn_type flashAttnType(const std::string& v) {
+  if (v == "on") return LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  if (v == "off") return LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  return LLAMA_FLASH_ATTN_TYPE_AUTO;
+}
+
+std::runtime_error loadError(const std::string& what) {
+  const std::string why = takeLastLlamaError();
+  return std::runtime_error(why.empty() ? what : what + ": " + why);
+}
+
+}  // namespace
+
+std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
+  ensureBackend();
+  takeLastLlamaError();
+  std::unique_ptr<Reranker> r(new Reranker());
+
+  // The device list stays alive until the model is loaded; llama.cpp copies it.
+  std::vector<ggml_backend_dev_t> devices;
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = o.gpuLayers < 0 ? 999 : o.gpuLayers;
+  if (o.gpu == "cpu") {
+    devices.push_back(nullptr);
+    mp.devices = devices.data();
+    mp.n_gpu_layers = 0;
+  } else if (o.gpu != "auto") {
+    devices = gpuDevicesOf(o.gpu);
+    if (devices.empty()) throw std::runtime_error("no " + o.gpu + " device found");
+    devices.push_back(nullptr);
+    mp.devices = devices.data();
+  }
+  r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
+  if (!r->model_) throw loadError("failed to load " + o.path);
+
+  r->head_ = ScoreHead::detect(r->model_.get(), o.path);
+  r->capture_ = std::make_unique<HiddenCapture>();
+
+  const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
+  llama_context_params cp = llama_context_default_params();
+  // Room for the longest pair plus one full batch of other pairs (see PairDecoder).
+  cp.n_ctx = o.maxLength + batch;
+  cp.n_batch = batch;
+  cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
+  // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
+  cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 2, std::min<uint32_t>(256, batch));
+  cp.kv_unified = true;  // pairs share the prefix cells of their request
+  cp.n_threads = threads;
+  cp.n_threads_batch = threads;
+  cp.embeddings = false;  // logits mode: only each pair's last token is an output
+  cp.flash_attn_type = flashAttnType(o.flashAttention);
+  cp.no_perf = true;
+  cp.type_k = cp.type_v = o.kvType == "f32" ? GGML_TYPE_F32 : GGML_TYPE_F16;
+  if (r->head_.needsHiddenState()) {
+    cp.cb_eval = &HiddenCapture::onEval;
+    cp.cb_eval_user_data = r->capture_.get();
+  }
+  r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
+  if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
+
+  r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
+  r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
+                                              static_cast<int32_t>(cp.n_seq_max));
+
+  ModelInfo& info = r->info_;
+  char desc[256] = {0};
+  llama_model_desc(r->model_.get(), desc, sizeof desc);
+  info.kind = r->head_.kindName();
+  info.description = desc;
+  info.parameters = llama_model_n_params(r->model_.get());
+  info.sizeBytes = llama_model_size(r->model_.get());
+  info.layers = llama_model_n_layer(r->model_.get());
+  info.embeddingLength = llama_model_n_embd(r->model_.get());
+  info.trainContext = llama_model_n_ctx_train(r->model_.get());
+  info.threads = threads;
+  info.contextSize = llama_n_ctx(r->ctx_.get());
+  info.batchSize = cp.n_batch;
+  info.ubatchSize = cp.n_ubatch;
+  info.maxLength = o.maxLength;
+  info.maxSequences = cp.n_seq_max;
+  info.flashAttention = o.flashAttention;
+  info.kvType = o.kvType;
+  info.backend = "CPU";
+  std::vector<ggml_backend_dev_t> used;
+  if (mp.devices) {
+    for (auto* d = mp.devices; *d; ++d) used.push_back(*d);
+  } else {
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+      ggml_backend_dev_t d = ggml_backend_dev_get(i);
+      if (ggml_backend_dev_type(d) != GGML_BACKEND_DEVICE_TYPE_CPU) used.push_back(d);
+    }
+  }
+  info.gpuLayers = used.empty() ? 0 : std::min(mp.n_gpu_layers, info.layers + 1);
+  for (auto* d : used) info.devices.push_back(ggml_backend_dev_name(d));
+  if (!used.empty() && info.gpuLayers > 0) info.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(used[0]));
+  return r;
+}
+
+std::vector<GroupResult> Reranker::score(const std::vector<Group>& groups) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<GroupResult> out;
+  out.reserve(groups.size());
+  for (const Group& g : groups) out.push_back(scoreGroup(g));
+  return out;
+}
+
+std::vector<llama_token> Reranker::tokenize(const std::string& text, bool parseSpecial) const {
+  return prompt_->tokenize(text, parseSpecial);
+}
+
+GroupResult Reranker::scoreGroup(const Group& g) {
+  GroupResult res;
+  std::vector<PairTokens> pairs;
+  pairs.reserve(g.documents.size());
+  const uint32_t maxLength = std::min(g.maxLength, info_.maxLength);
+  for (size_t i = 0; i < g.documents.size(); ++i) {
+    try {
+      pairs.push_back(prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate));
+    } catch (const std::length_error& e) {
+      res.error = "document " + std::to_string(i) + " is " + e.what();
+      res.errorCode = "DOCUMENT_TOO_LONG";
+      res.errorIndex = static_cast<int32_t>(i);
+      return res;
+    }
+  }
+  std::vector<const std::vector<llama_token>*> tokens;
+  for (const auto& p : pairs) {
+    tokens.push_back(&p.tokens);
+    res.pairTokens.push_back(static_cast<uint32_t>(p.tokens.size()));
+    res.truncated.push_back(p.truncated);
+  }
+  DecodeStats stats;
+  try {
+    res.scores = decoder_->score(tokens, g.sharePrefix, stats);
+  } catch (const std::exception& e) {
+    res.error = e.what();
+    res.errorCode = "DECODE_FAILED";
+  }
+  res.computedTokens = stats.computedTokens;
+  return res;
+}
+
+}  // namespace rerank

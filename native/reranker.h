@@ -1,0 +1,97 @@
+// A loaded Qwen3-Reranker: the model, one context, its score head and prompt. Scoring is
+// serialised per Reranker (a llama_context is single-threaded); the JS layer queues requests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hidden_capture.h"
+#include "llama_handles.h"
+#include "pair_decoder.h"
+#include "prompt.h"
+#include "score_head.h"
+
+namespace rerank {
+
+struct LoadOptions {
+  std::string path;
+  std::string gpu = "auto";  // auto | cpu | cuda | vulkan | metal
+  int32_t gpuLayers = -1;    // -1: every layer on the GPU
+  int32_t threads = 0;       // 0: one per hardware thread
+  uint32_t maxLength = 8192; // the longest pair, in tokens
+  uint32_t batchSize = 512;  // tokens per llama_decode
+  uint32_t ubatchSize = 512; // tokens per compute graph
+  uint32_t maxSequences = 64;
+  std::string flashAttention = "auto";  // auto | on | off
+  std::string kvType = "f16";           // f16 | f32: the KV cache's storage type
+};
+
+struct Group {
+  std::string instruction;
+  std::string query;
+  std::vector<std::string> documents;
+  uint32_t maxLength = 8192;
+  bool truncate = true;
+  bool sharePrefix = true;
+};
+
+struct GroupResult {
+  std::vector<float> scores;
+  std::vector<uint32_t> pairTokens;  // tokens of each pair as evaluated (after truncation)
+  std::vector<uint8_t> truncated;
+  uint64_t computedTokens = 0;
+  // A failure of this group alone (a pair too long with truncation off, a failed decode).
+  std::string error;
+  std::string errorCode;
+  int32_t errorIndex = -1;
+};
+
+struct ModelInfo {
+  std::string kind;     // "rank" | "causal"
+  std::string backend;  // the backend holding the layers: "CPU", "CUDA", "Vulkan", "Metal"...
+  std::vector<std::string> devices;
+  std::string description;
+  uint64_t parameters = 0;
+  uint64_t sizeBytes = 0;
+  int32_t layers = 0;
+  int32_t gpuLayers = 0;
+  int32_t embeddingLength = 0;
+  int32_t trainContext = 0;
+  int32_t threads = 0;
+  uint32_t contextSize = 0;
+  uint32_t batchSize = 0;
+  uint32_t ubatchSize = 0;
+  uint32_t maxLength = 0;
+  uint32_t maxSequences = 0;
+  std::string flashAttention;
+  std::string kvType;
+};
+
+class Reranker {
+ public:
+  // Throws std::runtime_error with the reason when the file cannot be used.
+  static std::unique_ptr<Reranker> load(const LoadOptions& options);
+
+  std::vector<GroupResult> score(const std::vector<Group>& groups);
+  // Raw tokenization with this model's vocabulary (no prompt around it).
+  std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
+  const ModelInfo& info() const { return info_; }
+
+ private:
+  Reranker() = default;
+  GroupResult scoreGroup(const Group& group);
+
+  ModelPtr model_;
+  ContextPtr ctx_;
+  ScoreHead head_;
+  std::unique_ptr<Prompt> prompt_;
+  std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
+  std::unique_ptr<PairDecoder> decoder_;
+  ModelInfo info_;
+  std::mutex mutex_;
+};
+
+}  // namespace rerank

@@ -1,0 +1,210 @@
+// The public API on the tiny models: response shape, ordering, top_n, usage and the invariances
+// a reranker must keep (batching, shared prefix, model kind).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Reranker, RerankError, rerank, unloadAll } from '../lib/index.js';
+import { exampleRequest, hostedExample, scoresByIndex, tinyModel } from './helpers.js';
+
+const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+
+describe('rerank()', () => {
+  let rank: Reranker;
+  let causal: Reranker;
+  beforeAll(async () => {
+    rank = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off' });
+    causal = await Reranker.load({ model: tinyModel('causal'), flashAttention: 'off' });
+  });
+  afterAll(() => {
+    rank.dispose();
+    causal.dispose();
+  });
+
+  it('answers in the hosted API shape: results most relevant first, usage counted', async () => {
+    const res = await rank.rerank(exampleRequest());
+    expect(Object.keys(res).sort()).toEqual(['results', 'usage']);
+    expect(res.results).toHaveLength(hostedExample.response.results.length);
+    for (const r of res.results) {
+      expect(Object.keys(r).sort()).toEqual(['index', 'relevance_score']);
+      expect(r.relevance_score).toBeGreaterThan(0);
+      expect(r.relevance_score).toBeLessThan(1);
+    }
+    const scores = res.results.map((r) => r.relevance_score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(res.results.map((r) => r.index).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(res.usage.completion_tokens).toBe(0);
+    expect(res.usage.total_tokens).toBe(res.usage.prompt_tokens);
+  });
+
+  it("counts prompt tokens as the hosted API did with the real tokenizer (632 for its example)", async () => {
+    const res = await rank.rerank(exampleRequest());
+    expect(res.usage.prompt_tokens).toBe(hostedExample.response.usage.prompt_tokens);
+  });
+
+  it('top_n keeps the best n; larger than the list keeps all', async () => {
+    const all = await rank.rerank(exampleRequest());
+    const top2 = await rank.rerank({ ...exampleRequest(), top_n: 2 });
+    expect(top2.results).toEqual(all.results.slice(0, 2));
+    expect(top2.usage).toEqual(all.usage);
+    expect((await rank.rerank({ ...exampleRequest(), top_n: 50 })).results).toHaveLength(5);
+  });
+
+  it('takes { text } documents and returns documents on request', async () => {
+    const req = exampleRequest();
+    const asStrings = await rank.rerank(req);
+    const asObjects = await rank.rerank({
+      ...req,
+      documents: req.documents.map((d) => ({ text: d as string })),
+      return_documents: true,
+    });
+    expect(scoresByIndex(asObjects)).toEqual(scoresByIndex(asStrings));
+    for (const r of asObjects.results) expect(r.document).toEqual({ text: req.documents[r.index] });
+  });
+
+  it('a custom instruction changes the score', async () => {
+    const req = exampleRequest();
+    const a = scoresByIndex(await rank.rerank(req));
+    const b = scoresByIndex(await rank.rerank({ ...req, instruction: 'Find passages about punishment' }));
+    expect(maxDiff(a, b)).toBeGreaterThan(1e-3);
+  });
+
+  it('both GGUF kinds give the same scores for the same weights', async () => {
+    const a = scoresByIndex(await rank.rerank(exampleRequest()));
+    const b = scoresByIndex(await causal.rerank(exampleRequest()));
+    expect(maxDiff(a, b)).toBeLessThan(1e-4);
+  });
+
+  it("a pair's score does not depend on the other pairs in its batch", async () => {
+    const req = exampleRequest();
+    const batched = scoresByIndex(await rank.rerank(req));
+    const single: number[] = [];
+    for (const doc of req.documents) single.push((await rank.rerank({ query: req.query, documents: [doc] })).results[0].relevance_score);
+    expect(maxDiff(batched, single)).toBeLessThan(1e-4);
+  });
+
+  it('the same request gives the same scores every time', async () => {
+    const a = scoresByIndex(await rank.rerank(exampleRequest()));
+    const b = scoresByIndex(await rank.rerank(exampleRequest()));
+    expect(b).toEqual(a);
+  });
+
+  it('sharing the prompt prefix computes fewer tokens and changes no score', async () => {
+    const unshared = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off', sharePrefix: false });
+    try {
+      const before = rank.stats;
+      const shared = await rank.rerank(exampleRequest());
+      const after = rank.stats;
+      const plain = await unshared.rerank(exampleRequest());
+      expect(maxDiff(scoresByIndex(shared), scoresByIndex(plain))).toBeLessThan(1e-4);
+      expect(shared.usage).toEqual(plain.usage);
+      expect(after.computedTokens - before.computedTokens).toBeLessThan(shared.usage.prompt_tokens);
+      expect(unshared.stats.computedTokens).toBe(plain.usage.prompt_tokens);
+    } finally {
+      unshared.dispose();
+    }
+  });
+
+  it('flash attention (ggml CPU kernels, lower precision) stays within 2e-3 of the exact path', async () => {
+    const fa = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'on' });
+    try {
+      const a = scoresByIndex(await fa.rerank(exampleRequest()));
+      const b = scoresByIndex(await rank.rerank(exampleRequest()));
+      expect(maxDiff(a, b)).toBeLessThan(2e-3);
+    } finally {
+      fa.dispose();
+    }
+  });
+
+  it('requests longer than one decode call are split across calls with the same scores', async () => {
+    const small = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off', batchSize: 32 });
+    try {
+      const a = scoresByIndex(await small.rerank(exampleRequest()));
+      const b = scoresByIndex(await rank.rerank(exampleRequest()));
+      expect(maxDiff(a, b)).toBeLessThan(1e-4);
+    } finally {
+      small.dispose();
+    }
+  });
+
+  it('truncates a long body to maxLength tokens, or refuses it with truncate: false', async () => {
+    const short = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off', maxLength: 128 });
+    try {
+      const long = 'word '.repeat(500);
+      const res = await short.rerank({ query: 'q', documents: ['short document', long] });
+      const [, longPair] = (await Promise.all(
+        ['short document', long].map((d) => short.rerank({ query: 'q', documents: [d] })),
+      )).map((r) => r.usage.prompt_tokens);
+      expect(longPair).toBe(128);
+      expect(res.usage.prompt_tokens).toBeLessThan(128 * 2);
+      const err = await short.rerank({ query: 'q', documents: ['ok', long], truncate: false }).catch((e) => e);
+      expect(err).toBeInstanceOf(RerankError);
+      expect(err.code).toBe('DOCUMENT_TOO_LONG');
+      expect(err.field).toBe('documents[1]');
+      // the model is still usable
+      expect((await short.rerank({ query: 'q', documents: ['ok'] })).results).toHaveLength(1);
+    } finally {
+      short.dispose();
+    }
+  });
+
+  it('serves concurrent calls, each with its own answer', async () => {
+    const req = exampleRequest();
+    const alone = scoresByIndex(await rank.rerank(req));
+    const many = await Promise.all(Array.from({ length: 8 }, () => rank.rerank(req)));
+    for (const r of many) expect(maxDiff(scoresByIndex(r), alone)).toBeLessThan(1e-4);
+  });
+});
+
+describe('the top-level rerank(request)', () => {
+  afterAll(() => unloadAll());
+
+  it('takes the hosted API request body as it is, with model naming a GGUF file', async () => {
+    const req = { ...exampleRequest(), model: tinyModel('rank') };
+    const res = await rerank(req, { flashAttention: 'off' });
+    expect(res.results).toHaveLength(req.top_n!);
+    const again = await rerank(req, { flashAttention: 'off' });
+    expect(again).toEqual(res);
+  });
+
+  it('refuses a request without a model', async () => {
+    await expect(rerank({ ...exampleRequest(), model: undefined })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
+
+describe('lifetime', () => {
+  it('refuses calls after dispose, and dispose is idempotent', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    r.dispose();
+    r.dispose();
+    expect(r.disposed).toBe(true);
+    await expect(r.rerank(exampleRequest())).rejects.toMatchObject({ code: 'DISPOSED' });
+  });
+
+  it('dispose while a request runs lets it finish and rejects the queued ones', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    const running = r.rerank(exampleRequest());
+    const queued = r.rerank(exampleRequest());
+    r.dispose();
+    expect((await running).results).toHaveLength(5);
+    await expect(queued).rejects.toMatchObject({ code: 'DISPOSED' });
+  });
+
+  it('supports await using (Symbol.asyncDispose)', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    await r[Symbol.asyncDispose]();
+    expect(r.disposed).toBe(true);
+  });
+
+  it('an aborted request rejects with AbortError and leaves the queue', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    try {
+      const first = r.rerank(exampleRequest());
+      const ctl = new AbortController();
+      const second = r.rerank({ ...exampleRequest(), signal: ctl.signal });
+      ctl.abort();
+      await expect(second).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+      await first;
+      expect(r.stats.requests).toBe(1);
+    } finally {
+      r.dispose();
+    }
+  });
+});

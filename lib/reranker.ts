@@ -1,28 +1,21 @@
-// A loaded reranker. Requests are queued and handed to native code one call at a time (a model
-// context runs one decode at a time); each call runs on a worker thread, off the event loop.
+// A loaded reranker: validation in front, the scheduler behind. Each native call runs on a worker
+// thread, off the event loop.
 import { availableParallelism } from 'node:os';
 import { RerankAbortError, RerankError } from './errors.js';
-import { NativeGroup, NativeGroupResult, NativeReranker, nativeModule } from './native.js';
+import { NativeReranker, nativeModule } from './native.js';
 import { buildResponse } from './response.js';
+import { Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
 import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } from './validate.js';
 
-interface Job {
-  request: ValidRequest;
-  group: NativeGroup;
-  resolve: (r: RerankResponse) => void;
-  reject: (e: Error) => void;
-  onAbort?: () => void;
-}
-
 export class Reranker implements AsyncDisposable {
-  private readonly queue: Job[] = [];
-  private running = false;
   private native: NativeReranker | undefined;
+  private readonly scheduler: Scheduler;
   private readonly totals: RerankStats = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
 
   private constructor(native: NativeReranker, private readonly options: ValidLoadOptions) {
     this.native = native;
+    this.scheduler = new Scheduler(native);
   }
 
   /** Loads a Qwen3-Reranker GGUF. Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS). */
@@ -61,41 +54,27 @@ export class Reranker implements AsyncDisposable {
   }
 
   /** Scores every document against the query; results from most to least relevant. */
-  rerank(request: RerankRequest): Promise<RerankResponse> {
-    let valid: ValidRequest;
-    try {
-      this.live();
-      valid = validateRequest(request);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (valid.signal?.aborted) return Promise.reject(new RerankAbortError(valid.signal.reason));
-    return new Promise<RerankResponse>((resolve, reject) => {
-      const job: Job = {
-        request: valid,
-        group: {
-          instruction: valid.instruction,
-          query: valid.query,
-          documents: valid.documents,
-          maxLength: this.options.maxLength,
-          truncate: valid.truncate,
-          sharePrefix: this.options.sharePrefix,
-        },
-        resolve,
-        reject,
-      };
-      if (valid.signal) {
-        const signal = valid.signal;
-        job.onAbort = () => {
-          const at = this.queue.indexOf(job);
-          if (at >= 0) this.queue.splice(at, 1);
-          reject(new RerankAbortError(signal.reason));
-        };
-        signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.queue.push(job);
-      this.pump();
-    });
+  async rerank(request: RerankRequest): Promise<RerankResponse> {
+    this.live();
+    const valid: ValidRequest = validateRequest(request);
+    if (valid.signal?.aborted) throw new RerankAbortError(valid.signal.reason);
+    const scored = await this.scheduler.submit(
+      {
+        instruction: valid.instruction,
+        query: valid.query,
+        documents: valid.documents,
+        maxLength: this.options.maxLength,
+        truncate: valid.truncate,
+        sharePrefix: this.options.sharePrefix,
+      },
+      valid.signal,
+    );
+    const response = buildResponse(valid, scored);
+    this.totals.requests++;
+    this.totals.pairs += valid.documents.length;
+    this.totals.promptTokens += response.usage.prompt_tokens;
+    this.totals.computedTokens += scored.computedTokens;
+    return response;
   }
 
   /**
@@ -108,13 +87,13 @@ export class Reranker implements AsyncDisposable {
   }
 
   /**
-   * Frees the model. Requests already handed to native code finish; queued ones reject with
-   * DISPOSED, and so does every later call.
+   * Frees the model. Slices native code is running finish (a request whose every slice was
+   * already handed over resolves); queued requests reject with DISPOSED, and so does every later call.
    */
   dispose(): void {
     const native = this.native;
     this.native = undefined;
-    for (const job of this.queue.splice(0)) this.settle(job, new RerankError('DISPOSED', 'the reranker was disposed'));
+    this.scheduler.close();
     native?.dispose();
   }
 
@@ -125,42 +104,5 @@ export class Reranker implements AsyncDisposable {
   private live(): NativeReranker {
     if (!this.native) throw new RerankError('DISPOSED', 'the reranker was disposed');
     return this.native;
-  }
-
-  private pump(): void {
-    if (this.running || !this.native) return;
-    const job = this.queue.shift();
-    if (!job) return;
-    this.running = true;
-    this.native
-      .score([job.group])
-      .then(([result]) => this.settle(job, this.toError(result) ?? this.respond(job, result)))
-      .catch((err: Error & { code?: string }) => this.settle(job, new RerankError('DECODE_FAILED', err.message)))
-      .finally(() => {
-        this.running = false;
-        this.pump();
-      });
-  }
-
-  private respond(job: Job, result: NativeGroupResult): RerankResponse {
-    const response = buildResponse(job.request, result);
-    this.totals.requests++;
-    this.totals.pairs += job.request.documents.length;
-    this.totals.promptTokens += response.usage.prompt_tokens;
-    this.totals.computedTokens += result.computedTokens;
-    return response;
-  }
-
-  private toError(result: NativeGroupResult): RerankError | undefined {
-    if (!result.error) return undefined;
-    const field = result.errorIndex !== undefined && result.errorIndex >= 0 ? `documents[${result.errorIndex}]` : undefined;
-    return new RerankError(result.errorCode ?? 'DECODE_FAILED', result.error, field);
-  }
-
-  private settle(job: Job, outcome: RerankResponse | Error): void {
-    if (job.onAbort) job.request.signal?.removeEventListener('abort', job.onAbort);
-    if (job.request.signal?.aborted) return; // already rejected by the abort
-    if (outcome instanceof Error) job.reject(outcome);
-    else job.resolve(outcome);
   }
 }

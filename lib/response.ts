@@ -1,9 +1,9 @@
 // From native scores to the hosted API's response shape.
-import type { NativeGroupResult } from './native.js';
+import type { ScheduledResult } from './scheduler.js';
 import type { RerankResponse, RerankResult } from './types.js';
 import type { ValidRequest } from './validate.js';
 
-export function buildResponse(request: ValidRequest, scored: NativeGroupResult): RerankResponse {
+export function buildResponse(request: ValidRequest, scored: Pick<ScheduledResult, 'scores' | 'pairTokens'>): RerankResponse {
   const results: RerankResult[] = request.documents.map((text, index) => ({
     index,
     relevance_score: scored.scores[index],

@@ -35,4 +35,6 @@ const cmd = [
   ...cd.map((d) => `--CD${d}`),
 ];
 console.log(`llama-rerank: building the ${backend} backend from source`);
-execFileSync(process.execPath, cmd, { stdio: 'inherit', cwd: root });
+// ccache keys on absolute paths; a base dir makes a clone in another folder hit the same cache.
+const env = { CCACHE_BASEDIR: root, CCACHE_NOHASHDIR: 'true', ...process.env };
+execFileSync(process.execPath, cmd, { stdio: 'inherit', cwd: root, env });

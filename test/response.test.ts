@@ -3,12 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildResponse } from '../lib/response.js';
 import { validateRequest } from '../lib/validate.js';
 
-const scored = (scores: number[], tokens: number[]) => ({
-  scores: Float64Array.from(scores),
-  pairTokens: tokens,
-  truncated: tokens.map(() => false),
-  computedTokens: 0,
-});
+const scored = (scores: number[], pairTokens: number[]) => ({ scores, pairTokens });
 
 describe('buildResponse', () => {
   it('orders by score, equal scores by index', () => {

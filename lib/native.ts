@@ -1,6 +1,8 @@
 // The compiled addon and the shape of what crosses into it: one plain object per call.
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../models/paths.js';
+import { BackendReport, chooseBackend, findBackendLibraries } from './backends.js';
 import { RerankError } from './errors.js';
 import type { DeviceInfo, ModelInfo } from './types.js';
 
@@ -45,23 +47,72 @@ export interface NativeReranker {
 }
 
 export interface NativeModule {
+  /** Loads the CPU backend from libDir and the given backend libraries; first call only. */
+  init(libDir: string, backendLibraries: string[]): { path: string; backend?: string; error?: string }[];
   loadModel(options: NativeLoadOptions): Promise<NativeReranker>;
   listDevices(): DeviceInfo[];
+  probeDevice(name: string): string;
+  /** Whether ggml's backends are loadable libraries (false: compiled in). */
+  backendDl: boolean;
   llamaCppRelease: string;
 }
 
-let cached: NativeModule | undefined;
+interface Loaded {
+  module: NativeModule;
+  path: string;
+  backends: BackendReport;
+}
+let loaded: Loaded | undefined;
 
-/** The addon: a prebuild for this platform, else the one built from source (node-gyp-build's search). */
-export function nativeModule(): NativeModule {
-  if (!cached) {
+/** The addon of this platform's prebuilt package, else this package's prebuild or source build. */
+function addonPath(): string {
+  const require = createRequire(import.meta.url);
+  const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+  const roots = [packageRoot];
+  try {
+    roots.unshift(dirname(require.resolve(`@llama-rerank/${process.platform}-${process.arch}/package.json`)));
+  } catch {
+    // no prebuilt platform package: a prebuild in this package or a source build
+  }
+  const errors: string[] = [];
+  for (const root of roots) {
     try {
-      const require = createRequire(import.meta.url);
-      cached = require('node-gyp-build')(packageRoot) as NativeModule;
+      return gypBuild.path(root);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+function load(): Loaded {
+  if (!loaded) {
+    let path: string;
+    let module: NativeModule;
+    try {
+      path = addonPath();
+      module = createRequire(import.meta.url)(path) as NativeModule;
     } catch (err) {
       throw new RerankError('NATIVE_UNAVAILABLE',
         `the llama-rerank addon could not be loaded (${(err as Error).message}); build it with \`npm run build:native\``);
     }
+    const dir = dirname(path);
+    const backends = module.backendDl
+      ? chooseBackend(findBackendLibraries(dir), path)
+      : { selected: 'cpu' as const, why: 'backends are compiled into this build', libraries: [] };
+    module.init(dir, backends.libraries.filter((l) => l.ok).map((l) => l.path));
+    loaded = { module, path, backends };
   }
-  return cached;
+  return loaded;
 }
+
+export function nativeModule(): NativeModule {
+  return load().module;
+}
+
+/** The backend models load onto when their gpu option is 'auto', and how it was chosen. */
+export function backendReport(): BackendReport & { addon: string } {
+  const { backends, path } = load();
+  return { ...backends, addon: path };
+}
+

@@ -2,7 +2,7 @@
 // thread, off the event loop.
 import { availableParallelism } from 'node:os';
 import { RerankAbortError, RerankError } from './errors.js';
-import { NativeReranker, nativeModule } from './native.js';
+import { NativeReranker, backendReport, nativeModule } from './native.js';
 import { buildResponse } from './response.js';
 import { Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
@@ -25,7 +25,8 @@ export class Reranker implements AsyncDisposable {
     try {
       const native = await addon.loadModel({
         path: valid.model,
-        gpu: valid.gpu,
+        // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
+        gpu: valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu,
         gpuLayers: valid.gpuLayers,
         threads: valid.threads ?? availableParallelism(),
         maxLength: valid.maxLength,

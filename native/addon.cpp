@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "backend.h"
+#include "device_probe.h"
 #include "js_convert.h"
 #include "js_reranker.h"
 
@@ -9,9 +10,48 @@ namespace {
 
 Napi::Value listDevices(const Napi::CallbackInfo& info) { return rerank::toJs(info.Env(), rerank::listDevices()); }
 
+// init(libDir, backendLibraries): must come first; lib/native.ts calls it when it loads the addon.
+// Loading a library is quick (no device work), so it runs on the JS thread.
+Napi::Value initBackends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
+    throw rerank::codedError(env, "init(libDir, backendLibraries)", "INVALID_ARGUMENT");
+  }
+  rerank::ensureBackend(info[0].As<Napi::String>().Utf8Value());
+  Napi::Array paths = info[1].As<Napi::Array>();
+  Napi::Array out = Napi::Array::New(env, paths.Length());
+  for (uint32_t i = 0; i < paths.Length(); ++i) {
+    Napi::Object r = Napi::Object::New(env);
+    const std::string path = paths.Get(i).As<Napi::String>().Utf8Value();
+    r.Set("path", path);
+    try {
+      r.Set("backend", rerank::loadBackendLibrary(path));
+    } catch (const std::exception& e) {
+      r.Set("error", e.what());
+    }
+    out.Set(i, r);
+  }
+  return out;
+}
+
+// probeDevice(name): "" when the device computes correctly, else the reason. For child processes.
+Napi::Value probeDevice(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw rerank::codedError(info.Env(), "probeDevice(name)", "INVALID_ARGUMENT");
+  return Napi::String::New(info.Env(), rerank::probeDevice(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeReranker", rerank::JsReranker::define(env));
   exports.Set("loadModel", Napi::Function::New(env, rerank::loadModel, "loadModel"));
+  exports.Set("init", Napi::Function::New(env, initBackends, "init"));
+  exports.Set("backendDl", Napi::Boolean::New(env,
+#ifdef GGML_BACKEND_DL
+                                               true
+#else
+                                               false
+#endif
+                                               ));
+  exports.Set("probeDevice", Napi::Function::New(env, probeDevice, "probeDevice"));
   exports.Set("listDevices", Napi::Function::New(env, listDevices, "listDevices"));
   exports.Set("llamaCppRelease", Napi::String::New(env, LLAMA_RERANK_LLAMA_RELEASE));
   return exports;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <stdexcept>
 
 #include "llama.h"
 
@@ -40,12 +41,26 @@ const char* typeName(enum ggml_backend_dev_type t) {
 
 }  // namespace
 
-void ensureBackend() {
+void ensureBackend(const std::string& libDir) {
   static std::once_flag once;
-  std::call_once(once, [] {
+  std::call_once(once, [&] {
     llama_log_set(onLog, nullptr);
+#ifdef GGML_BACKEND_DL
+    // Without a folder, ggml searches the executable's (node's) folder and the working directory.
+    ggml_backend_load_all_from_path(libDir.empty() ? nullptr : libDir.c_str());
+#endif
     llama_backend_init();
   });
+}
+
+std::string loadBackendLibrary(const std::string& path) {
+  ensureBackend();
+  ggml_backend_reg_t reg = ggml_backend_load(path.c_str());
+  if (!reg) {
+    const std::string why = takeLastLlamaError();
+    throw std::runtime_error("cannot load the backend library " + path + (why.empty() ? "" : ": " + why));
+  }
+  return ggml_backend_reg_name(reg);
 }
 
 std::string takeLastLlamaError() {

@@ -8,8 +8,14 @@
 
 namespace rerank {
 
-// Initialises llama.cpp once per process; safe to call from any thread.
-void ensureBackend();
+// Initialises llama.cpp once per process; safe to call from any thread. With loadable backends
+// (GGML_BACKEND_DL) it loads those in `libDir` (the addon's folder: the best CPU variant, and any
+// GPU backend shipped beside it).
+void ensureBackend(const std::string& libDir = "");
+
+// Loads a ggml backend library (a GPU backend from another package); returns its registry name
+// ("CUDA", "Vulkan"...), or throws std::runtime_error when it cannot be loaded.
+std::string loadBackendLibrary(const std::string& path);
 
 // The last error llama.cpp logged on this thread, to explain a failed load or decode.
 std::string takeLastLlamaError();

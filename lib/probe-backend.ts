@@ -1,0 +1,19 @@
+// Child process of lib/backends.ts: loads one GPU backend library and computes on its devices.
+// Prints {"devices": [...]} or {"reason": "..."} as its last line; a crash is the parent's answer too.
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
+const [addonPath, libraryPath] = process.argv.slice(2);
+const native = createRequire(import.meta.url)(addonPath);
+const [loaded] = native.init(dirname(addonPath), [libraryPath]) as { backend?: string; error?: string }[];
+let out: { devices?: string[]; reason?: string };
+if (loaded.error) {
+  out = { reason: loaded.error };
+} else {
+  const devices = (native.listDevices() as { name: string; backend: string }[]).filter((d) => d.backend === loaded.backend);
+  const failures = devices.map((d) => [d.name, native.probeDevice(d.name) as string]).filter(([, why]) => why);
+  if (devices.length === 0) out = { reason: `${loaded.backend} found no device` };
+  else if (failures.length === devices.length) out = { reason: failures.map(([d, why]) => `${d}: ${why}`).join('; ') };
+  else out = { devices: devices.map((d) => d.name).filter((n) => !failures.some(([f]) => f === n)) };
+}
+console.log(JSON.stringify(out));

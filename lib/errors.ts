@@ -5,6 +5,7 @@ export type RerankErrorCode =
   | 'DOCUMENT_TOO_LONG'
   | 'MODEL_NOT_FOUND'
   | 'MODEL_LOAD_FAILED'
+  | 'DOWNLOAD_FAILED'
   | 'NATIVE_UNAVAILABLE'
   | 'DECODE_FAILED'
   | 'DISPOSED'

@@ -6,3 +6,7 @@ export { DEFAULT_INSTRUCTION, DEFAULT_MAX_LENGTH } from './validate.js';
 export { getDevices, getBackends } from './devices.js';
 export type { BackendReport, BackendLibrary } from './backends.js';
 export type * from './types.js';
+export { resolveModel, modelCacheDir } from './model-resolve.js';
+export type { ResolveOptions } from './model-resolve.js';
+export { knownModels, registerModel } from '../models/registry.js';
+export type { KnownModel } from '../models/registry.js';

@@ -65,7 +65,7 @@ interface Loaded {
 let loaded: Loaded | undefined;
 
 /** The addon of this platform's prebuilt package, else this package's prebuild or source build. */
-function addonPath(): string {
+export function addonPath(): string {
   const require = createRequire(import.meta.url);
   const gypBuild = require('node-gyp-build') as { path(dir: string): string };
   const roots = [packageRoot];
@@ -94,7 +94,9 @@ function load(): Loaded {
       module = createRequire(import.meta.url)(path) as NativeModule;
     } catch (err) {
       throw new RerankError('NATIVE_UNAVAILABLE',
-        `the llama-rerank addon could not be loaded (${(err as Error).message}); build it with \`npm run build:native\``);
+        `the llama-rerank addon could not be loaded (${(err as Error).message}); no prebuilt package matched this ` +
+        'platform: build it from source with `node node_modules/llama-rerank/scripts/build-native.mjs` ' +
+        '(needs a C++ compiler, CMake and git; add `--backend cuda|vulkan|metal` for a GPU)');
     }
     const dir = dirname(path);
     const backends = module.backendDl

@@ -9,6 +9,21 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const llamaDir = join(root, 'deps', 'llama.cpp');
 
+const NODE_LLAMA_CPP = 'node-llama-cpp@3.21.1';
+
+// node-llama-cpp is a dev dependency: a user building from source has only the registry. Its
+// tarball alone (no dependencies, none of its prebuilt binaries) carries the bundle.
+function fetchPackage() {
+  const dir = join(root, 'deps', 'node-llama-cpp');
+  if (!existsSync(join(dir, 'package', 'llama', 'gitRelease.bundle'))) {
+    mkdirSync(dir, { recursive: true });
+    console.log(`llama-rerank: fetching ${NODE_LLAMA_CPP} for llama.cpp's source`);
+    const out = execFileSync('npm', ['pack', NODE_LLAMA_CPP, '--silent', '--pack-destination', dir], { encoding: 'utf8', shell: process.platform === 'win32' });
+    execFileSync('tar', ['-xzf', join(dir, out.trim().split('\n').pop()), '-C', dir, 'package/llama/gitRelease.bundle', 'package/llama/llama.cpp.info.json']);
+  }
+  return join(dir, 'package');
+}
+
 export function findBundle() {
   const require = createRequire(join(root, 'package.json'));
   let pkgDir;
@@ -18,10 +33,7 @@ export function findBundle() {
     while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'llama'))) dir = dirname(dir);
     pkgDir = dir;
   } catch {
-    throw new Error(
-      'llama.cpp source not found: building from source needs the pinned node-llama-cpp package ' +
-        '(npm install --no-save node-llama-cpp@3.21.1), which carries it as a git bundle.',
-    );
+    pkgDir = fetchPackage();
   }
   const info = JSON.parse(readFileSync(join(pkgDir, 'llama', 'llama.cpp.info.json'), 'utf8'));
   return { bundle: join(pkgDir, 'llama', 'gitRelease.bundle'), tag: info.tag };

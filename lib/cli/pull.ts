@@ -1,0 +1,28 @@
+// `llama-rerank pull`: downloads known models into the cache ahead of use; without a name, lists them.
+import { existsSync } from 'node:fs';
+import { cachedModelPath, modelCacheDir, resolveModel } from '../model-resolve.js';
+import { findKnownModel, knownModels } from '../../models/registry.js';
+import { UsageError, parse } from './args.js';
+
+export const PULL_USAGE = `Usage: llama-rerank pull [NAME ...]
+
+Downloads each named model into the cache (resuming an interrupted download, verifying its SHA-256
+where one is known) and prints its path. Without a NAME, lists the known models.
+Environment: LLAMA_RERANK_CACHE (the cache folder), LLAMA_RERANK_MODEL_BASE_URL (a Hugging Face mirror).`;
+
+function list(): void {
+  console.log(`cache: ${modelCacheDir()}`);
+  for (const m of knownModels()) {
+    const state = existsSync(cachedModelPath(m)) ? 'cached' : m.repo ? `${(m.approxBytes / 1e9).toFixed(2)} GB` : 'no download';
+    console.log(`${m.name.padEnd(28)} ${state.padEnd(12)} ${m.sha256 ? 'sha256 known' : 'unverified  '} ${m.source}`);
+  }
+}
+
+export async function pull(argv: string[]): Promise<void> {
+  const { positionals } = parse(argv, {});
+  if (positionals.length === 0) return list();
+  for (const name of positionals) {
+    if (!findKnownModel(name)) throw new UsageError(`unknown model "${name}" (known: ${knownModels().map((m) => m.name).join(', ')})`);
+  }
+  for (const name of positionals) console.log(await resolveModel(name));
+}

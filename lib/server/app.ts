@@ -1,0 +1,185 @@
+// The HTTP server: the hosted rerank API (POST /v1/rerank) over one loaded Reranker, on fastify.
+// buildServer() only builds it, so tests drive it with fastify's inject() and the CLI and the load
+// test listen on a port.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Reranker } from '../reranker.js';
+import type { RerankRequest } from '../types.js';
+import { HttpError, errorBody, toErrorResponse } from './errors.js';
+import { AJV_OPTIONS, rerankBodySchema } from './schema.js';
+
+export interface ServerLimits {
+  /** Largest request body in bytes (413 beyond). */
+  bodyLimit: number;
+  /** Most documents in one request (422 beyond). */
+  maxDocuments: number;
+  /** How long shutdown() waits for requests in flight before cutting their connections. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 8 * 1024 * 1024, maxDocuments: 1000, shutdownTimeoutMs: 30_000 };
+
+export interface ServerOptions {
+  /** The model, or its load in progress: until it settles the server answers 503. */
+  reranker: Reranker | Promise<Reranker>;
+  /** The id GET /v1/models reports. */
+  modelName: string;
+  limits?: Partial<ServerLimits>;
+  /** When set, every route but /health requires `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Dispose the reranker when the server shuts down (default true). */
+  disposeOnShutdown?: boolean;
+  /** fastify's logger (pino) options; default none. Errors answered with a 500 are logged at level error. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The routes that run the model: 503 until it is loaded and once shutdown begins. */
+const RERANK_ROUTES = ['/v1/rerank', '/rerank'];
+
+export type ServerState = 'loading' | 'ready' | 'failed' | 'closing' | 'closed';
+
+export interface RerankServer {
+  app: FastifyInstance;
+  readonly state: ServerState;
+  /** Settles with the model's load: rejects when it failed. */
+  readonly loaded: Promise<void>;
+  /** Refuses new requests (503), lets those in flight finish, then closes and frees the model. */
+  shutdown(): Promise<void>;
+}
+
+/** Compares the presented key in constant time: both sides are hashed to the same length first. */
+function bearerCheck(apiKey: string): (header: string | undefined) => boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const expected = digest(apiKey);
+  return (header) => {
+    const m = /^Bearer[ \t]+(\S+)\s*$/i.exec(header ?? '');
+    return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null;
+  };
+}
+
+const unavailable: Record<Exclude<ServerState, 'ready'>, [string, string]> = {
+  loading: ['LOADING', 'the model is loading'],
+  failed: ['MODEL_LOAD_FAILED', 'the model failed to load'],
+  closing: ['SHUTTING_DOWN', 'the server is shutting down'],
+  closed: ['SHUTTING_DOWN', 'the server is shut down'],
+};
+
+export function buildServer(options: ServerOptions): RerankServer {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(options.limits ?? {})) if (value !== undefined) limits[key as keyof ServerLimits] = value;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyLimit,
+    // 503 during shutdown is ours, in the API's error shape, not fastify's.
+    return503OnClosing: false,
+    ajv: { customOptions: AJV_OPTIONS },
+  });
+  let state: ServerState = 'loading';
+  let reranker: Reranker | undefined;
+  let loadError: Error | undefined;
+  // Model requests accepted and not yet answered: shutdown waits for them.
+  let active = 0;
+  const idleWaiters: (() => void)[] = [];
+  const untilIdle = () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r)));
+  const authorized = options.apiKey ? bearerCheck(options.apiKey) : undefined;
+
+  const loaded = Promise.resolve(options.reranker).then(
+    (r) => {
+      reranker = r;
+      if (state === 'loading') state = 'ready';
+      else if (options.disposeOnShutdown !== false) r.dispose(); // loaded after shutdown began
+    },
+    (err: Error) => {
+      loadError = err;
+      if (state === 'loading') state = 'failed';
+      throw err;
+    },
+  );
+  loaded.catch(() => {}); // reported through state and /health; the caller may await `loaded`
+
+  const notReady = () => {
+    const [code, message] = unavailable[state as Exclude<ServerState, 'ready'>];
+    return new HttpError(503, code, loadError && state === 'failed' ? `${message}: ${loadError.message}` : message);
+  };
+
+  // JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded, and the rerank
+  // examples of llama-server and others rely on it being read as JSON.
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (authorized && request.routeOptions.url !== '/health' && !authorized(request.headers.authorization)) {
+      throw new HttpError(401, 'UNAUTHORIZED', 'a valid `Authorization: Bearer <key>` header is required');
+    }
+    if (!RERANK_ROUTES.includes(request.routeOptions.url ?? '')) return;
+    if (state !== 'ready') throw notReady();
+    active++;
+    // 'close' comes once the response is sent or the client is gone, whichever happens.
+    reply.raw.once('close', () => {
+      if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
+    });
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    // Keep-alive clients must reconnect elsewhere, not hold on to a server going away.
+    if (state === 'closing') reply.header('connection', 'close');
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const [status, body] = toErrorResponse(err as Error);
+    if (status >= 500 && status !== 503) request.log.error(err);
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`)),
+  );
+
+  app.get('/health', async (_request, reply) => {
+    if (state === 'ready') return { status: 'ok', model: options.modelName };
+    const err = notReady();
+    return reply.code(503).send({ status: state, ...errorBody(503, err.code, err.message) });
+  });
+
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: [{ id: options.modelName, object: 'model', created: 0, owned_by: 'llama-rerank' }],
+  }));
+
+  const rerankRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+    // A client that hangs up drops its request from the queue instead of leaving work behind.
+    const abort = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    return reranker!.rerank({ ...(request.body as RerankRequest), signal: abort.signal });
+  };
+  for (const url of RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);
+
+  let closed: Promise<void> | undefined;
+  const shutdown = () => {
+    closed ??= (async () => {
+      state = 'closing';
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        untilIdle().then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limits.shutdownTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) app.server.closeAllConnections();
+      await app.close();
+      if (options.disposeOnShutdown !== false) reranker?.dispose();
+      state = 'closed';
+    })();
+    return closed;
+  };
+
+  return {
+    app,
+    get state() {
+      return state;
+    },
+    loaded,
+    shutdown,
+  };
+}

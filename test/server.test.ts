@@ -1,0 +1,236 @@
+// The HTTP server on the tiny model: the hosted API's request as it is, the error shapes and
+// statuses, auth, limits, loading and graceful shutdown. Mostly through fastify's inject(); the
+// hosted example and shutdown also over a real socket on 127.0.0.1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Reranker, RerankError } from '../lib/index.js';
+import { RerankServer, ServerOptions, buildServer } from '../lib/server/app.js';
+import { exampleRequest, hostedExample, tinyModel } from './helpers.js';
+
+let reranker: Reranker;
+beforeAll(async () => {
+  reranker = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off' });
+});
+afterAll(() => reranker.dispose());
+
+/** A server over the shared model, which stays loaded when the server shuts down. */
+function server(options: Partial<ServerOptions> = {}): RerankServer {
+  return buildServer({ reranker, modelName: 'tiny', disposeOnShutdown: false, ...options });
+}
+
+const post = (s: RerankServer, payload: unknown, headers: Record<string, string> = {}) =>
+  s.app.inject({ method: 'POST', url: '/v1/rerank', payload: payload as object, headers });
+
+/** The hosted API's documented call: its JSON body, its headers (a key the server may not need). */
+const HOSTED_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer HOSTED_API_KEY' };
+
+function expectError(res: { statusCode: number; json(): unknown }, status: number, code: string, param?: string | null) {
+  expect(res.statusCode).toBe(status);
+  const body = res.json() as { error: Record<string, unknown> };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error).toMatchObject({ code, type: expect.any(String), message: expect.any(String) });
+  if (param !== undefined) expect(body.error.param).toBe(param);
+}
+
+describe('POST /v1/rerank', () => {
+  let s: RerankServer;
+  beforeAll(() => {
+    s = server();
+  });
+  afterAll(() => s.shutdown());
+
+  it("answers the hosted API's documented request, unchanged, exactly as the library does", async () => {
+    await s.loaded;
+    const res = await post(s, JSON.stringify(hostedExample.request), HOSTED_HEADERS);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual(await reranker.rerank(exampleRequest()));
+    expect(res.json().usage.prompt_tokens).toBe(hostedExample.response.usage.prompt_tokens);
+  });
+
+  it('takes { text } documents, return_documents, instruction, truncate and a null top_n', async () => {
+    const req = exampleRequest();
+    const body = {
+      ...req,
+      documents: req.documents.map((d) => ({ text: d as string })),
+      return_documents: true,
+      instruction: 'Find the capital',
+      truncate: true,
+      top_n: null,
+    };
+    const res = await post(s, body);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(await reranker.rerank(body));
+    expect(res.json().results[0].document.text).toBe(req.documents[res.json().results[0].index]);
+  });
+
+  it('serves /rerank too, and reads the body as JSON whatever its Content-Type (curl -d)', async () => {
+    const body = JSON.stringify({ query: 'q', documents: ['a', 'b'] });
+    const form = await s.app.inject({ method: 'POST', url: '/rerank', payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.statusCode).toBe(200);
+    expect(form.json().results).toHaveLength(2);
+  });
+
+  it('accepts any model name: one server serves one model', async () => {
+    const res = await post(s, { ...exampleRequest(), model: 'some-other/reranker' });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('422 names the field at fault, in the { error: { message, type, code, param } } shape', async () => {
+    expectError(await post(s, { ...exampleRequest(), top_n: '5' }), 422, 'INVALID_REQUEST', 'top_n');
+    expectError(await post(s, { ...exampleRequest(), top_n: 0 }), 422, 'INVALID_REQUEST', 'top_n');
+    expectError(await post(s, { ...exampleRequest(), documents: [] }), 422, 'INVALID_REQUEST', 'documents');
+    expectError(await post(s, { ...exampleRequest(), documents: ['a', { text: 1 }] }), 422, 'INVALID_REQUEST', 'documents[1]');
+    expectError(await post(s, { documents: ['a'] }), 422, 'INVALID_REQUEST', 'query');
+    expectError(await post(s, { ...exampleRequest(), max_chunks_per_doc: 4 }), 422, 'INVALID_REQUEST', 'max_chunks_per_doc');
+    expectError(await post(s, { query: '   ', documents: ['a'] }), 422, 'INVALID_REQUEST', 'query');
+    const res = await post(s, { ...exampleRequest(), documents: [] });
+    expect(res.json().error).toMatchObject({ type: 'invalid_request_error', message: 'documents: must not be empty' });
+  });
+
+  it('400 for a body that is not JSON', async () => {
+    expectError(await post(s, '{"query": ', { 'content-type': 'application/json' }), 400, 'BAD_REQUEST', null);
+  });
+
+  it('404 for an unknown route, in the same shape', async () => {
+    expectError(await s.app.inject({ method: 'GET', url: '/v2/rerank' }), 404, 'NOT_FOUND');
+  });
+});
+
+describe('limits', () => {
+  it('413 for a body over the limit, 422 for more documents than allowed', async () => {
+    const s = server({ limits: { bodyLimit: 2000, maxDocuments: 3 } });
+    await s.loaded;
+    expectError(await post(s, { query: 'q', documents: ['x'.repeat(3000)] }), 413, 'BODY_TOO_LARGE');
+    expectError(await post(s, { query: 'q', documents: ['a', 'b', 'c', 'd'] }), 422, 'INVALID_REQUEST', 'documents');
+    expect((await post(s, { query: 'q', documents: ['a', 'b', 'c'] })).statusCode).toBe(200);
+    await s.shutdown();
+  });
+
+  it("422 for the library's own refusals (a document over maxLength with truncate: false)", async () => {
+    const short = await Reranker.load({ model: tinyModel('rank'), maxLength: 128 });
+    const s = buildServer({ reranker: short, modelName: 'short' });
+    const res = await post(s, { query: 'q', documents: ['ok', 'word '.repeat(200)], truncate: false });
+    expectError(res, 422, 'DOCUMENT_TOO_LONG', 'documents[1]');
+    await s.shutdown();
+    expect(short.disposed).toBe(true);
+  });
+});
+
+describe('authentication', () => {
+  let s: RerankServer;
+  beforeAll(() => {
+    s = server({ apiKey: 'sekret-key' });
+  });
+  afterAll(() => s.shutdown());
+
+  it('401 without the key or with a wrong one; 200 with it', async () => {
+    expectError(await post(s, exampleRequest()), 401, 'UNAUTHORIZED');
+    const wrong = await post(s, exampleRequest(), { authorization: 'Bearer sekret-kez' });
+    expectError(wrong, 401, 'UNAUTHORIZED');
+    expect(wrong.headers['www-authenticate']).toBe('Bearer');
+    expectError(await post(s, exampleRequest(), { authorization: 'sekret-key' }), 401, 'UNAUTHORIZED');
+    expect((await post(s, exampleRequest(), { authorization: 'Bearer sekret-key' })).statusCode).toBe(200);
+  });
+
+  it('guards /v1/models but not /health', async () => {
+    expectError(await s.app.inject({ method: 'GET', url: '/v1/models' }), 401, 'UNAUTHORIZED');
+    expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
+
+describe('GET /health and /v1/models', () => {
+  it('report the model; 503 while it loads, then 200', async () => {
+    let resolve!: (r: Reranker) => void;
+    const s = server({ reranker: new Promise<Reranker>((r) => (resolve = r)) });
+    const loading = await s.app.inject({ method: 'GET', url: '/health' });
+    expect(loading.statusCode).toBe(503);
+    expect(loading.json()).toMatchObject({ status: 'loading', error: { code: 'LOADING' } });
+    expectError(await post(s, exampleRequest()), 503, 'LOADING');
+    resolve(reranker);
+    await s.loaded;
+    expect((await s.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', model: 'tiny' });
+    expect((await post(s, exampleRequest())).statusCode).toBe(200);
+    const models = (await s.app.inject({ method: 'GET', url: '/v1/models' })).json();
+    expect(models).toMatchObject({ object: 'list', data: [{ id: 'tiny', object: 'model' }] });
+    await s.shutdown();
+  });
+
+  it('503 with the reason when the model failed to load', async () => {
+    const s = server({ reranker: Promise.reject(new RerankError('MODEL_LOAD_FAILED', 'bad file')) });
+    await expect(s.loaded).rejects.toThrow('bad file');
+    const res = await post(s, exampleRequest());
+    expectError(res, 503, 'MODEL_LOAD_FAILED');
+    expect(res.json().error.message).toContain('bad file');
+    await s.shutdown();
+  });
+});
+
+describe('over a socket', () => {
+  it("answers the hosted API's cURL call", async () => {
+    const s = server();
+    const url = await s.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${url}/v1/rerank`, { method: 'POST', headers: HOSTED_HEADERS, body: JSON.stringify(hostedExample.request) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(await reranker.rerank(exampleRequest()));
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  /** A server owning its model, on a port; `inHandler()` resolves when the next request reaches its handler. */
+  async function listening() {
+    const own = await Reranker.load({ model: tinyModel('rank') });
+    const s = buildServer({ reranker: own, modelName: 'tiny' });
+    const entered: (() => void)[] = [];
+    s.app.addHook('preHandler', async () => entered.shift()?.());
+    const url = await s.app.listen({ host: '127.0.0.1', port: 0 });
+    const send = (body: unknown, signal?: AbortSignal) =>
+      fetch(`${url}/v1/rerank`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal });
+    return { own, s, url, send, inHandler: () => new Promise<void>((r) => entered.push(r)) };
+  }
+  /** About half a second of work on the tiny model. */
+  const slowBody = { query: 'q', documents: Array.from({ length: 60 }, (_, i) => `document ${i} ${'lorem ipsum '.repeat(40)}`) };
+
+  it('a client that hangs up has its queued request dropped', async () => {
+    const { own, s, send, inHandler } = await listening();
+    try {
+      let started = inHandler();
+      const slow = send(slowBody);
+      await started;
+      started = inHandler();
+      const hangUp = new AbortController();
+      const queued = send(exampleRequest(), hangUp.signal);
+      await started;
+      hangUp.abort();
+      await expect(queued).rejects.toThrow();
+      expect((await slow).status).toBe(200);
+      expect((await send(exampleRequest())).status).toBe(200);
+      expect(own.stats.requests).toBe(2); // the slow one and the last one; not the abandoned one
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  it('graceful shutdown: 503 to new requests, the ones in flight finish, then the port closes', async () => {
+    const { own, s, url, send, inHandler } = await listening();
+    const started = inHandler();
+    const slow = send(slowBody);
+    await started;
+    const stopped = s.shutdown();
+    expect(s.state).toBe('closing');
+
+    const refused = await send(exampleRequest());
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('connection')).toBe('close');
+    expect((await refused.json()).error.code).toBe('SHUTTING_DOWN');
+
+    const finished = await slow;
+    expect(finished.status).toBe(200);
+    expect((await finished.json()).results).toHaveLength(60);
+    await stopped;
+    expect(s.state).toBe('closed');
+    expect(own.disposed).toBe(true);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+});

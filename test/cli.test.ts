@@ -148,3 +148,17 @@ describe('llama-rerank serve', () => {
     expect(stderr).toContain('stopped');
   });
 });
+
+describe('llama-rerank doctor', () => {
+  it('reports the addon, the backend in use with its reason, and the devices', async () => {
+    const r = await run(['doctor', '--json'], { env: { LLAMA_RERANK_BACKEND_PATH: '', LLAMA_RERANK_GPU: 'auto' } });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.selected).toBe('cpu');
+    expect(report.why).toMatch(/no GPU backend/);
+    expect(report.addon).toMatch(/llama_rerank/);
+    expect(report.devices.some((d: { type: string }) => d.type === 'cpu')).toBe(true);
+    const text = await run(['doctor'], { env: { LLAMA_RERANK_BACKEND_PATH: '' } });
+    expect(text.stdout).toMatch(/^backend: +cpu/m);
+  });
+});

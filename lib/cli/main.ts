@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `llama-rerank` command: serve, rank and pull. Exit codes: 0 done, 1 failed, 2 usage error.
+// The `llama-rerank` command: serve, rank, pull and doctor. Exit codes: 0 done, 1 failed, 2 usage error.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { RerankError } from '../errors.js';
 import { UsageError } from './args.js';
+import { DOCTOR_USAGE, doctor } from './doctor.js';
 import { PULL_USAGE, pull } from './pull.js';
 import { RANK_USAGE, rank } from './rank.js';
 import { SERVE_USAGE, serve } from './serve.js';
@@ -13,13 +14,15 @@ const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string]> = {
   serve: [serve, SERVE_USAGE],
   rank: [rank, RANK_USAGE],
   pull: [pull, PULL_USAGE],
+  doctor: [doctor, DOCTOR_USAGE],
 };
 
 const USAGE = `Usage: llama-rerank <command> [options]   (llama-rerank <command> --help for its options)
 
   serve --model M [--host H] [--port P]   the hosted rerank API (POST /v1/rerank) over HTTP
   rank --model M --query Q [FILE ...]     rank documents from files or stdin
-  pull [NAME ...]                         download known models into the cache (no NAME: list them)`;
+  pull [NAME ...]                         download known models into the cache (no NAME: list them)
+  doctor [--json]                         the backends and devices found, and which one is used`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

@@ -1,0 +1,34 @@
+// `llama-rerank doctor`: what this machine offers llama-rerank, and what it will use.
+import { getBackends } from '../devices.js';
+import { nativeModule } from '../native.js';
+import { parse } from './args.js';
+
+export const DOCTOR_USAGE = `Usage: llama-rerank doctor [--json]
+
+Lists the addon in use, the GPU backend libraries found (each probed in a child process), the
+devices, and the backend models load onto by default, with the reason.
+Environment: LLAMA_RERANK_GPU (force cpu, cuda, vulkan or metal), LLAMA_RERANK_BACKEND_PATH.`;
+
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+
+export async function doctor(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
+  const report = getBackends();
+  if (values.json) {
+    console.log(JSON.stringify({ llamaCpp: nativeModule().llamaCppRelease, ...report }, null, 2));
+    return;
+  }
+  console.log(`addon:     ${report.addon}`);
+  console.log(`llama.cpp: ${nativeModule().llamaCppRelease}`);
+  console.log(`backend:   ${report.selected} (${report.why})`);
+  console.log('\nGPU backend libraries:');
+  if (report.libraries.length === 0) console.log('  none found');
+  for (const l of report.libraries) {
+    const state = l.ok === undefined ? 'not probed' : l.ok ? `ok on ${l.devices?.join(', ')}` : `skipped: ${l.reason}`;
+    console.log(`  ${l.backend.padEnd(7)} ${l.path}\n          from ${l.source}; ${state}`);
+  }
+  console.log('\ndevices:');
+  for (const d of report.devices) {
+    console.log(`  ${d.name.padEnd(10)} ${d.backend.padEnd(7)} ${d.type.padEnd(5)} ${gib(d.memoryTotal).padStart(9)}  ${d.description}`);
+  }
+}

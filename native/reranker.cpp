@@ -1,10 +1,12 @@
 #include "reranker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <thread>
 
 #include "backend.h"
+#include "model_check.h"
 
 namespace rerank {
 namespace {
@@ -41,6 +43,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     devices.push_back(nullptr);
     mp.devices = devices.data();
   }
+  checkModelFile(o.path);
   r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
   if (!r->model_) throw loadError("failed to load " + o.path);
 
@@ -149,6 +152,13 @@ GroupResult Reranker::scoreGroup(const Group& g) {
     res.errorCode = "DECODE_FAILED";
   }
   res.computedTokens = stats.computedTokens;
+  for (size_t i = 0; i < res.scores.size() && res.error.empty(); ++i) {
+    if (!std::isfinite(res.scores[i])) {
+      res.error = "document " + std::to_string(i) + " got a non-finite score: the model's weights or parameters are broken";
+      res.errorCode = "DECODE_FAILED";
+      res.errorIndex = static_cast<int32_t>(i);
+    }
+  }
   return res;
 }
 

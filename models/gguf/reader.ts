@@ -127,18 +127,25 @@ export class GgufFile {
     return this.metadata.get(key)?.value;
   }
 
-  /** A tensor's values as float32, whatever its storage type. */
-  readTensor(name: string): Float32Array {
+  /** A tensor's bytes as stored. */
+  readTensorBytes(name: string): Buffer {
     const info = this.tensors.get(name);
     if (!info) throw new Error(`tensor ${name} not in ${this.path}`);
-    const n = info.dims.reduce((a, b) => a * b, 1);
-    const bytes = Buffer.alloc(tensorBytes(info.type, n));
+    const bytes = Buffer.alloc(tensorBytes(info.type, info.dims.reduce((a, b) => a * b, 1)));
     const fd = openSync(this.path, 'r');
     try {
       readSync(fd, bytes, 0, bytes.length, this.dataStart + info.offset);
     } finally {
       closeSync(fd);
     }
+    return bytes;
+  }
+
+  /** A tensor's values as float32, whatever its storage type. */
+  readTensor(name: string): Float32Array {
+    const info = this.tensors.get(name)!;
+    const bytes = this.readTensorBytes(name);
+    const n = info.dims.reduce((a, b) => a * b, 1);
     switch (info.type) {
       case TensorType.F32:
         return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

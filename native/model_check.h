@@ -1,0 +1,14 @@
+// Checks a GGUF header before llama.cpp loads it. llama.cpp refuses most malformed files with an
+// error, but a few header values make it abort the whole process instead (found by fuzzing the test
+// model: block_count 0 or over 512 at load; a negative or NaN RMS-norm epsilon at the first decode).
+// Those are refused here, with the reason.
+#pragma once
+
+#include <string>
+
+namespace rerank {
+
+// Throws std::runtime_error when the file is no usable GGUF or would make llama.cpp abort.
+void checkModelFile(const std::string& path);
+
+}  // namespace rerank

@@ -1,0 +1,66 @@
+// The native core without Node, for AddressSanitizer/LeakSanitizer (npm run test:asan): loads the
+// tiny model, scores groups that take every path (shared prefix, pairs spanning decode calls,
+// truncation, a refused pair, tokenization), frees everything, and does it again.
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "reranker.h"
+
+using rerank::Group;
+using rerank::LoadOptions;
+using rerank::Reranker;
+
+static int check(bool ok, const char* what) {
+  if (!ok) std::fprintf(stderr, "FAILED: %s\n", what);
+  return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
+    return 2;
+  }
+  rerank::ensureBackend(argv[1]);
+  int failures = 0;
+  for (int round = 0; round < 3; ++round) {
+    LoadOptions o;
+    o.path = argv[2];
+    o.gpu = "cpu";
+    o.threads = 2;
+    o.maxLength = 256;
+    o.batchSize = 64;
+    auto r = Reranker::load(o);
+
+    Group g;
+    g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+    g.query = "What is the capital of France?";
+    g.maxLength = 256;
+    for (int i = 0; i < 12; ++i) g.documents.push_back("Document " + std::to_string(i) + std::string(i * 40, 'x'));
+    Group longOne = g;
+    longOne.documents = {std::string(5000, 'y')};
+    Group refused = longOne;
+    refused.truncate = false;
+    Group unshared = g;
+    unshared.sharePrefix = false;
+
+    auto res = r->score({g, longOne, refused, unshared});
+    failures += check(res.size() == 4, "four results");
+    failures += check(res[0].scores.size() == 12 && res[0].error.empty(), "group scored");
+    failures += check(res[1].truncated[0] && res[1].pairTokens[0] == 256, "long pair truncated");
+    failures += check(res[2].errorCode == "DOCUMENT_TOO_LONG", "long pair refused");
+    failures += check(res[0].computedTokens < res[3].computedTokens, "prefix shared");
+    failures += check(!r->tokenize("<|im_end|> text", false).empty(), "tokenized");
+  }
+  try {
+    LoadOptions bad;
+    bad.path = "/nonexistent.gguf";
+    Reranker::load(bad);
+    failures += check(false, "missing file refused");
+  } catch (const std::runtime_error&) {
+  }
+  std::printf("%s\n", failures == 0 ? "selftest passed" : "selftest FAILED");
+  return failures == 0 ? 0 : 1;
+}

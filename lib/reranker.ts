@@ -8,6 +8,10 @@ import { Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
 import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } from './validate.js';
 
+const CPU_BATCH = 512;
+const GPU_BATCH = 4096;
+const GPU_UBATCH = 1024;
+
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
   private readonly scheduler: Scheduler;
@@ -15,23 +19,27 @@ export class Reranker implements AsyncDisposable {
 
   private constructor(native: NativeReranker, private readonly options: ValidLoadOptions) {
     this.native = native;
-    this.scheduler = new Scheduler(native);
+    this.scheduler = new Scheduler(native, native.info().batchSize);
   }
 
   /** Loads a Qwen3-Reranker GGUF. Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS). */
   static async load(options: LoadOptions): Promise<Reranker> {
     const valid = validateLoadOptions(options);
     const addon = nativeModule();
+    // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
+    const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
+    const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
+    // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
+    const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
     try {
       const native = await addon.loadModel({
         path: valid.model,
-        // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
-        gpu: valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu,
+        gpu,
         gpuLayers: valid.gpuLayers,
         threads: valid.threads ?? availableParallelism(),
         maxLength: valid.maxLength,
-        batchSize: valid.batchSize,
-        ubatchSize: valid.batchSize,
+        batchSize,
+        ubatchSize: Math.min(batchSize, onGpu ? GPU_UBATCH : CPU_BATCH),
         maxSequences: 64,
         flashAttention: valid.flashAttention,
         kvType: valid.kvType,

@@ -1,6 +1,6 @@
 // Queues requests for one native model and hands them over in slices, fairly.
 //
-// A request is cut into slices of at most SLICE_PAIRS pairs. Each native call takes one slice from
+// A request is cut into slices of at most slicePairs() pairs. Each native call takes one slice from
 // every waiting request in turn, so a small request waits for at most one call, however large the
 // requests ahead of it. Native code decodes the slices of a call back to back, each alone in its
 // batches with its own shared prefix: a slice's batch layout depends on that slice only, which
@@ -8,8 +8,13 @@
 import { RerankAbortError, RerankError } from './errors.js';
 import type { NativeGroup, NativeGroupResult, NativeReranker } from './native.js';
 
-/** Pairs per slice: large enough to fill decode batches, small enough to interleave requests. */
-export const SLICE_PAIRS = 32;
+/**
+ * Pairs per slice: enough to fill several decode batches (a slice's last batch is only partly
+ * full), few enough to interleave requests. 32 for the CPU's 512-token batches, more for a GPU's.
+ */
+export function slicePairs(batchSize: number): number {
+  return Math.min(256, Math.max(32, Math.floor(batchSize / 16)));
+}
 /** Slices per native call (one per waiting request). */
 const SLICES_PER_CALL = 8;
 
@@ -34,13 +39,17 @@ export class Scheduler {
   private readonly jobs: Job[] = []; // jobs with slices still to send
   private running = false;
 
-  constructor(private native: NativeReranker | undefined) {}
+  private readonly slice: number;
+
+  constructor(private native: NativeReranker | undefined, batchSize: number) {
+    this.slice = slicePairs(batchSize);
+  }
 
   submit(group: NativeGroup, signal?: AbortSignal): Promise<ScheduledResult> {
     return new Promise((resolve, reject) => {
       const slices: NativeGroup[] = [];
-      for (let i = 0; i < group.documents.length; i += SLICE_PAIRS) {
-        slices.push({ ...group, documents: group.documents.slice(i, i + SLICE_PAIRS) });
+      for (let i = 0; i < group.documents.length; i += this.slice) {
+        slices.push({ ...group, documents: group.documents.slice(i, i + this.slice) });
       }
       const job: Job = { slices, next: 0, results: [], pending: 0, done: false, resolve, reject };
       if (signal) {
@@ -84,7 +93,7 @@ export class Scheduler {
     job.pending--;
     if (job.done) return;
     if (result.error) {
-      const index = result.errorIndex !== undefined && result.errorIndex >= 0 ? result.errorIndex + slice * SLICE_PAIRS : -1;
+      const index = result.errorIndex !== undefined && result.errorIndex >= 0 ? result.errorIndex + slice * this.slice : -1;
       const message = index >= 0 ? result.error.replace(/^document \d+/, `document ${index}`) : result.error;
       this.fail(job, new RerankError(result.errorCode ?? 'DECODE_FAILED', message, index >= 0 ? `documents[${index}]` : undefined));
       return;

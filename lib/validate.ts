@@ -17,8 +17,8 @@ export interface ValidRequest {
   signal?: AbortSignal;
 }
 
-export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers'>> &
-  Pick<LoadOptions, 'threads' | 'gpuLayers'>;
+export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize'>> &
+  Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'signal']);
 const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix']);
@@ -109,7 +109,7 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     gpuLayers: optionalInteger(input, 'gpuLayers', 0, 100000),
     threads: optionalInteger(input, 'threads', 1, 1024),
     maxLength: optionalInteger(input, 'maxLength', 64, 131072) ?? DEFAULT_MAX_LENGTH,
-    batchSize: optionalInteger(input, 'batchSize', 32, 65536) ?? 512,
+    batchSize: optionalInteger(input, 'batchSize', 32, 65536),
     sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
   };
 }

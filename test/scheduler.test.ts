@@ -1,7 +1,9 @@
 // Queueing: large requests are sliced, small ones are not starved, concurrency changes no score.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
-import { SLICE_PAIRS } from '../lib/scheduler.js';
+import { slicePairs } from '../lib/scheduler.js';
+
+const SLICE_PAIRS = slicePairs(512); // the CPU's default batch
 import { scoresByIndex, tinyModel } from './helpers.js';
 
 const docs = (n: number, tag = '') => Array.from({ length: n }, (_, i) => `document ${i}${tag}: ${'lorem ipsum '.repeat(i % 7)}`);

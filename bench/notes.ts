@@ -1,0 +1,61 @@
+// What a reader needs to read the figures right, written from the run's own numbers.
+import { BenchReport, LLAMA_RERANK, find } from './results.js';
+
+export function notes(r: BenchReport): string[] {
+  const out: string[] = [];
+  const m = r.machine;
+  const ours = r.engines.find((e) => e.label === LLAMA_RERANK);
+  const during = m.loadDuring ? `${m.loadDuring.map((l) => l.toFixed(1)).join('–')} during, ` : '';
+  out.push(`Wall-clock timings on a shared machine (1-minute load average ${m.loadBefore.toFixed(2)} before, ${during}` +
+    `${m.loadAfter.toFixed(2)} after; the benchmark's own threads count for about ${ours?.settings.threads ?? m.cores}): other processes add noise.`);
+  const measured = r.engines.flatMap((e) => e.workloads).filter((w) => w.othersCpuMs !== undefined);
+  if (measured.length) {
+    out.push('Other CPU load: the cores\' worth of CPU time everything else on the machine used during a row\'s passes ' +
+      `(from /proc/stat, less the engine's own); highest ${Math.max(...measured.map((w) => w.othersCpuMs! / w.wallMs)).toFixed(2)}. ` +
+      `With ${ours?.settings.threads ?? m.cores} threads on ${m.cores} cores, a row above about 0.2 ran slower than the machine can.`);
+  }
+  if (r.noise) {
+    out.push(`Passes start once the machine is quiet (waiting ${r.noise.maxWaitMs / 1000} s at most); a pass above ` +
+      `${r.noise.busyCores} was timed once more and the second timing kept (${r.noise.redoBudgetMs / 1000} s of redone passes at most).`);
+  }
+  if (r.quick) out.push('--quick: fewer documents and passes than the full run (see workloads in the JSON); not comparable to full-run figures.');
+  const peers = r.engines.filter((e) => e.label.startsWith('node-llama-cpp'));
+  for (const p of peers) {
+    const s = p.settings;
+    out.push(`${p.label}: threads ${s.threads}, context ${s.contextSize}, batch ${s.batchSize}, flash attention ${s.flashAttention}, ` +
+      `${s.buildType} binaries of release ${s.release}; workloads ${p.workloads.map((w) => w.id).join(', ') || 'none'}` +
+      `${p.error ? `; failed: ${p.error}` : ''}.`);
+  }
+  if (peers.length) {
+    out.push('The headline compares with the faster node-llama-cpp configuration on each workload. rankAll scores one ' +
+      'document at a time on one sequence. Its defaults (threads 6, capped at getLlama\'s maxThreads = max(4, cores); ' +
+      'context "auto", up to the 40,960-token training context) are the slowest on few cores, so they get only a few ' +
+      'passes. Engines take turns pass by pass, so load from other processes falls on all of them.');
+  }
+  const peer = peers.find((p) => !p.error && p.workloads.length);
+  const extra = peer?.workloads.map((w) => {
+    const mine = find(ours, w.id);
+    return mine ? { id: w.id, ratio: (w.computedTokens / w.passes) / (mine.promptTokens / mine.passes) } : undefined;
+  }).find(Boolean);
+  if (extra) {
+    out.push(`node-llama-cpp evaluates ${((extra.ratio - 1) * 100).toFixed(1)}% more tokens than the hosted count for the same ` +
+      `pairs (workload ${extra.id}): it tokenizes its template's pieces apart from the query and document. Its prompt tok/s ` +
+      'uses llama-rerank\'s (hosted) count of the same pairs; computed tok/s counts what each engine evaluated.');
+  }
+  const deltas = (peer?.workloads ?? []).flatMap((w) => {
+    const mine = find(ours, w.id)?.firstScores ?? [];
+    return w.firstScores.map((s, i) => Math.abs(s - (mine[i] ?? s)));
+  });
+  if (deltas.length) {
+    out.push(`Scores of the same pairs, llama-rerank vs node-llama-cpp: largest difference ${Math.max(...deltas).toFixed(4)} ` +
+      '(the random weights make scores sensitive to the tokenization difference above; given llama-rerank\'s tokens ' +
+      'through a custom template, node-llama-cpp agreed within 0.002 in a check by hand).');
+  }
+  if (r.ceiling) {
+    out.push(`Ceiling: the build's raw prompt processing, ${r.ceiling.sequences} single ${r.ceiling.sequenceTokens}-token ` +
+      'sequences (llama-bench\'s pp512), one after each round of the workloads. A single sequence as long as a whole ' +
+      'workload (5–20k tokens) would pay attention over all of it and run at half this rate or less: a floor, not a ' +
+      'ceiling. prompt ÷ ceiling can pass 1: llama-rerank computes the instruction and query once per request.');
+  }
+  return out;
+}

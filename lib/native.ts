@@ -27,12 +27,17 @@ export interface NativeGroup {
   maxLength: number;
   truncate: boolean;
   sharePrefix: boolean;
+  /** > 1: a document too long for one pair is scored in up to this many overlapping windows. */
+  maxChunks: number;
+  chunkOverlap: number;
 }
 
 export interface NativeGroupResult {
   scores: Float64Array;
   pairTokens: number[];
   truncated: boolean[];
+  /** Windows each document was scored in. */
+  chunks: number[];
   computedTokens: number;
   error?: string;
   errorCode?: 'DOCUMENT_TOO_LONG' | 'DECODE_FAILED';

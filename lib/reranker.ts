@@ -8,6 +8,8 @@ import { Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
 import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } from './validate.js';
 
+/** Tokens each window of a chunked document repeats from the one before. */
+const CHUNK_OVERLAP = 80;
 const CPU_BATCH = 512;
 const GPU_BATCH = 4096;
 const GPU_UBATCH = 1024;
@@ -75,6 +77,8 @@ export class Reranker implements AsyncDisposable {
         maxLength: this.options.maxLength,
         truncate: valid.truncate,
         sharePrefix: this.options.sharePrefix,
+        maxChunks: valid.maxChunks,
+        chunkOverlap: CHUNK_OVERLAP,
       },
       valid.signal,
     );

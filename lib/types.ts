@@ -17,6 +17,12 @@ export interface RerankRequest {
   return_documents?: boolean;
   /** true (default): a pair over `maxLength` tokens loses tokens from its end; false: an error. */
   truncate?: boolean;
+  /**
+   * Chunking as the hosted APIs offer it: a document too long for one pair is scored in up to this
+   * many overlapping windows (80 tokens of overlap), and its score is the best window's; usage
+   * counts every window. Default 1: the official truncation.
+   */
+  max_chunks_per_doc?: number;
   /** Aborting rejects the call with an AbortError (code ABORTED) and drops its pairs from the queue. */
   signal?: AbortSignal;
 }

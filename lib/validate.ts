@@ -14,13 +14,14 @@ export interface ValidRequest {
   instruction: string;
   returnDocuments: boolean;
   truncate: boolean;
+  maxChunks: number;
   signal?: AbortSignal;
 }
 
 export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize'>> &
   Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize'>;
 
-const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'signal']);
+const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
 const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
 
@@ -75,6 +76,13 @@ export function validateRequest(input: unknown): ValidRequest {
     throw bad('instruction', 'must be a non-empty string');
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  const maxChunks = input.max_chunks_per_doc ?? 1;
+  if (typeof maxChunks !== 'number' || !Number.isInteger(maxChunks) || maxChunks < 1 || maxChunks > 1000) {
+    throw bad('max_chunks_per_doc', 'must be an integer from 1 to 1000');
+  }
+  if (maxChunks > 1 && input.truncate === false) {
+    throw bad('max_chunks_per_doc', 'chunks a long document instead of refusing it: it cannot go with truncate: false');
+  }
   return {
     query,
     documents: texts,
@@ -82,6 +90,7 @@ export function validateRequest(input: unknown): ValidRequest {
     instruction: instruction ?? DEFAULT_INSTRUCTION,
     returnDocuments: optionalBoolean(input, 'return_documents', false),
     truncate: optionalBoolean(input, 'truncate', true),
+    maxChunks,
     signal,
   };
 }

@@ -61,6 +61,8 @@ std::vector<Group> toGroups(const Napi::Array& a) {
     read(o, "maxLength", g.maxLength);
     read(o, "truncate", g.truncate);
     read(o, "sharePrefix", g.sharePrefix);
+    read(o, "maxChunks", g.maxChunks);
+    read(o, "chunkOverlap", g.chunkOverlap);
     Napi::Array docs = o.Get("documents").As<Napi::Array>();
     g.documents.reserve(docs.Length());
     for (uint32_t j = 0; j < docs.Length(); ++j) g.documents.push_back(docs.Get(j).As<Napi::String>().Utf8Value());
@@ -75,6 +77,7 @@ Napi::Object toJs(Napi::Env env, const GroupResult& r) {
   o.Set("scores", scores);
   o.Set("pairTokens", array(env, r.pairTokens, [&](uint32_t n) { return Napi::Number::New(env, n); }));
   o.Set("truncated", array(env, r.truncated, [&](uint8_t t) { return Napi::Boolean::New(env, t != 0); }));
+  o.Set("chunks", array(env, r.chunks, [&](uint32_t n) { return Napi::Number::New(env, n); }));
   o.Set("computedTokens", Napi::Number::New(env, static_cast<double>(r.computedTokens)));
   if (!r.error.empty()) {
     o.Set("error", r.error);

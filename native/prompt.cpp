@@ -1,5 +1,6 @@
 #include "prompt.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace rerank {
@@ -44,6 +45,35 @@ PairTokens Prompt::pair(const std::string& instruction, const std::string& query
   out.tokens.insert(out.tokens.end(), prefix_.begin(), prefix_.end());
   out.tokens.insert(out.tokens.end(), bodyTokens.begin(), bodyTokens.end());
   out.tokens.insert(out.tokens.end(), suffix_.begin(), suffix_.end());
+  return out;
+}
+
+std::vector<PairTokens> Prompt::windows(const std::string& instruction, const std::string& query,
+                                        const std::string& document, uint32_t maxLength, uint32_t maxWindows,
+                                        uint32_t overlap) const {
+  PairTokens whole = pair(instruction, query, document, maxLength, true);
+  if (!whole.truncated || maxWindows <= 1) return {whole};
+
+  const std::vector<llama_token> head = tokenize("<Instruct>: " + instruction + "\n<Query>: " + query + "\n<Document>: ", false);
+  const std::vector<llama_token> doc = tokenize(document, false);
+  const size_t fixed = fixedTokens() + head.size();
+  if (maxLength < fixed + 8) return {whole};  // no room for a useful window: truncate as usual
+  const size_t width = maxLength - fixed;
+  const size_t stride = width - std::min<size_t>(overlap, width / 2);  // short windows overlap by half
+  std::vector<PairTokens> out;
+  for (size_t start = 0; out.size() < maxWindows; start += stride) {
+    const size_t end = std::min(doc.size(), start + width);
+    PairTokens w;
+    w.bodyTokens = static_cast<uint32_t>(head.size() + end - start);
+    w.tokens.reserve(fixed + end - start);
+    w.tokens.insert(w.tokens.end(), prefix_.begin(), prefix_.end());
+    w.tokens.insert(w.tokens.end(), head.begin(), head.end());
+    w.tokens.insert(w.tokens.end(), doc.begin() + start, doc.begin() + end);
+    w.tokens.insert(w.tokens.end(), suffix_.begin(), suffix_.end());
+    out.push_back(std::move(w));
+    if (end == doc.size()) return out;
+  }
+  out.back().truncated = true;  // more text than maxWindows windows hold
   return out;
 }
 

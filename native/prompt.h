@@ -25,6 +25,15 @@ class Prompt {
   PairTokens pair(const std::string& instruction, const std::string& query, const std::string& document,
                   uint32_t maxLength, bool truncate) const;
 
+  // A document too long for one pair, as the hosted APIs chunk it: overlapping windows of its
+  // tokens, each its own pair, at most `maxWindows` (later text is dropped, as truncation would);
+  // windows share `overlap` tokens, or half their width when they are short.
+  // The document is tokenized apart from the text before it here, so a window's first token can
+  // differ from what one long string would give.
+  std::vector<PairTokens> windows(const std::string& instruction, const std::string& query,
+                                  const std::string& document, uint32_t maxLength, uint32_t maxWindows,
+                                  uint32_t overlap) const;
+
   size_t fixedTokens() const { return prefix_.size() + suffix_.size(); }
   std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
 

@@ -125,12 +125,25 @@ std::vector<llama_token> Reranker::tokenize(const std::string& text, bool parseS
 
 GroupResult Reranker::scoreGroup(const Group& g) {
   GroupResult res;
+  // Each document is one pair, or several windows when chunking; scores are per document.
   std::vector<PairTokens> pairs;
-  pairs.reserve(g.documents.size());
+  std::vector<size_t> owner;
   const uint32_t maxLength = std::min(g.maxLength, info_.maxLength);
   for (size_t i = 0; i < g.documents.size(); ++i) {
     try {
-      pairs.push_back(prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate));
+      std::vector<PairTokens> doc =
+          g.truncate && g.maxChunks > 1
+              ? prompt_->windows(g.instruction, g.query, g.documents[i], maxLength, g.maxChunks, g.chunkOverlap)
+              : std::vector<PairTokens>{prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate)};
+      uint32_t tokens = 0;
+      for (auto& p : doc) {
+        tokens += static_cast<uint32_t>(p.tokens.size());
+        owner.push_back(i);
+        pairs.push_back(std::move(p));
+      }
+      res.pairTokens.push_back(tokens);
+      res.chunks.push_back(static_cast<uint32_t>(doc.size()));
+      res.truncated.push_back(pairs.back().truncated);
     } catch (const std::length_error& e) {
       res.error = "document " + std::to_string(i) + " is " + e.what();
       res.errorCode = "DOCUMENT_TOO_LONG";
@@ -139,14 +152,18 @@ GroupResult Reranker::scoreGroup(const Group& g) {
     }
   }
   std::vector<const std::vector<llama_token>*> tokens;
-  for (const auto& p : pairs) {
-    tokens.push_back(&p.tokens);
-    res.pairTokens.push_back(static_cast<uint32_t>(p.tokens.size()));
-    res.truncated.push_back(p.truncated);
-  }
+  for (const auto& p : pairs) tokens.push_back(&p.tokens);
   DecodeStats stats;
   try {
-    res.scores = decoder_->score(tokens, g.sharePrefix, stats);
+    const std::vector<float> windowScores = decoder_->score(tokens, g.sharePrefix, stats);
+    res.scores.assign(g.documents.size(), 0.0f);
+    std::vector<bool> seen(g.documents.size(), false);
+    for (size_t k = 0; k < windowScores.size(); ++k) {
+      float& best = res.scores[owner[k]];
+      // NaN propagates, so the finiteness check below still sees a broken window
+      best = !seen[owner[k]] || windowScores[k] > best || std::isnan(windowScores[k]) ? windowScores[k] : best;
+      seen[owner[k]] = true;
+    }
   } catch (const std::exception& e) {
     res.error = e.what();
     res.errorCode = "DECODE_FAILED";

@@ -36,11 +36,14 @@ struct Group {
   uint32_t maxLength = 8192;
   bool truncate = true;
   bool sharePrefix = true;
+  uint32_t maxChunks = 1;      // > 1: a long document is scored in overlapping windows, best one wins
+  uint32_t chunkOverlap = 80;  // tokens each window repeats from the one before
 };
 
 struct GroupResult {
   std::vector<float> scores;
-  std::vector<uint32_t> pairTokens;  // tokens of each pair as evaluated (after truncation)
+  std::vector<uint32_t> pairTokens;  // tokens evaluated for each document (all its windows)
+  std::vector<uint32_t> chunks;      // windows each document was scored in
   std::vector<uint8_t> truncated;
   uint64_t computedTokens = 0;
   // A failure of this group alone (a pair too long with truncation off, a failed decode).

@@ -208,3 +208,44 @@ describe('lifetime', () => {
     }
   });
 });
+
+describe('chunking (max_chunks_per_doc)', () => {
+  let short: Reranker;
+  beforeAll(async () => {
+    short = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off', maxLength: 128 });
+  });
+  afterAll(() => short.dispose());
+
+  // ~40 tokens of preamble then the answer-bearing sentence, so only a later window sees it.
+  const long = `${'Filler words about nothing in particular. '.repeat(40)}Paris is the capital of France.`;
+
+  it("scores a long document in windows, counts every window's tokens, and scores no lower than its first part", async () => {
+    const one = await short.rerank({ query: 'capital of France', documents: [long] });
+    const chunked = await short.rerank({ query: 'capital of France', documents: [long], max_chunks_per_doc: 10 });
+    expect(one.usage.prompt_tokens).toBe(128);
+    expect(chunked.usage.prompt_tokens).toBeGreaterThan(2 * 128);
+    // the best window's score: at least the truncated pair's (its first window, tokenized apart)
+    const tokens = await short.tokenize(long);
+    expect(tokens.length).toBeGreaterThan(128);
+    expect(chunked.results[0].relevance_score).toBeGreaterThanOrEqual(one.results[0].relevance_score - 1e-6);
+  });
+
+  it('leaves short documents as single pairs, with the same scores', async () => {
+    const a = await short.rerank({ query: 'q', documents: ['short one', 'short two'] });
+    const b = await short.rerank({ query: 'q', documents: ['short one', 'short two'], max_chunks_per_doc: 5 });
+    expect(scoresByIndex(b)).toEqual(scoresByIndex(a));
+    expect(b.usage).toEqual(a.usage);
+  });
+
+  it('caps the windows at max_chunks_per_doc', async () => {
+    const two = await short.rerank({ query: 'q', documents: [long], max_chunks_per_doc: 2 });
+    expect(two.usage.prompt_tokens).toBeLessThanOrEqual(2 * 128);
+    expect(two.usage.prompt_tokens).toBeGreaterThan(128);
+  });
+
+  it('refuses max_chunks_per_doc with truncate: false, and values out of range', async () => {
+    for (const bad of [{ max_chunks_per_doc: 3, truncate: false }, { max_chunks_per_doc: 0 }, { max_chunks_per_doc: 1.5 }]) {
+      await expect(short.rerank({ query: 'q', documents: ['d'], ...bad })).rejects.toMatchObject({ code: 'INVALID_REQUEST', field: 'max_chunks_per_doc' });
+    }
+  });
+});

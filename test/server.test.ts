@@ -81,7 +81,7 @@ describe('POST /v1/rerank', () => {
     expectError(await post(s, { ...exampleRequest(), documents: [] }), 422, 'INVALID_REQUEST', 'documents');
     expectError(await post(s, { ...exampleRequest(), documents: ['a', { text: 1 }] }), 422, 'INVALID_REQUEST', 'documents[1]');
     expectError(await post(s, { documents: ['a'] }), 422, 'INVALID_REQUEST', 'query');
-    expectError(await post(s, { ...exampleRequest(), max_chunks_per_doc: 4 }), 422, 'INVALID_REQUEST', 'max_chunks_per_doc');
+    expectError(await post(s, { ...exampleRequest(), rank_fields: ['text'] }), 422, 'INVALID_REQUEST', 'rank_fields');
     expectError(await post(s, { query: '   ', documents: ['a'] }), 422, 'INVALID_REQUEST', 'query');
     const res = await post(s, { ...exampleRequest(), documents: [] });
     expect(res.json().error).toMatchObject({ type: 'invalid_request_error', message: 'documents: must not be empty' });

@@ -28,6 +28,7 @@ export function rerankBodySchema(maxDocuments: number) {
       return_documents: { type: 'boolean' },
       instruction: { type: 'string', minLength: 1 },
       truncate: { type: 'boolean' },
+      max_chunks_per_doc: { type: 'integer', minimum: 1, maximum: 1000 },
     },
   } as const;
 }

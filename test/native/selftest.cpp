@@ -45,9 +45,12 @@ int main(int argc, char** argv) {
     refused.truncate = false;
     Group unshared = g;
     unshared.sharePrefix = false;
+    Group chunked = longOne;
+    chunked.maxChunks = 4;
 
-    auto res = r->score({g, longOne, refused, unshared});
-    failures += check(res.size() == 4, "four results");
+    auto res = r->score({g, longOne, refused, unshared, chunked});
+    failures += check(res.size() == 5, "five results");
+    failures += check(res[4].chunks[0] == 4 && res[4].pairTokens[0] > 3 * 256, "long pair chunked");
     failures += check(res[0].scores.size() == 12 && res[0].error.empty(), "group scored");
     failures += check(res[1].truncated[0] && res[1].pairTokens[0] == 256, "long pair truncated");
     failures += check(res[2].errorCode == "DOCUMENT_TOO_LONG", "long pair refused");

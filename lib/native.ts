@@ -1,6 +1,6 @@
 // The compiled addon and the shape of what crosses into it: one plain object per call.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { packageRoot } from '../models/paths.js';
 import { BackendReport, chooseBackend, findBackendLibraries } from './backends.js';
 import { RerankError } from './errors.js';

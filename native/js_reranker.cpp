@@ -1,6 +1,8 @@
 #include "js_reranker.h"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 
 #include "js_convert.h"
 
@@ -11,95 +13,47 @@ struct AddonData {
   Napi::FunctionReference constructor;
 };
 
-class LoadWorker : public Napi::AsyncWorker {
+// Runs `work` on a libuv thread, then settles a promise on the JS thread: resolved with
+// toJs(result), or rejected with an Error carrying `errorCode`.
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, LoadOptions options)
-      : Napi::AsyncWorker(env, "llama-rerank:load"), deferred_(env), options_(std::move(options)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
+  using Work = std::function<Result()>;
+  using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
 
-  void Execute() override {
-    try {
-      result_ = Reranker::load(options_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(JsReranker::wrap(Env(), std::move(result_))); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(codedError(Env(), e.Message(), "MODEL_LOAD_FAILED").Value());
+  static Napi::Promise run(Napi::Env env, const char* name, const char* errorCode, Work work, ToJs toJs) {
+    auto* worker = new PromiseWorker(env, name, errorCode, std::move(work), std::move(toJs));
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  LoadOptions options_;
-  std::shared_ptr<Reranker> result_;
-};
-
-class ScoreWorker : public Napi::AsyncWorker {
- public:
-  ScoreWorker(Napi::Env env, std::shared_ptr<Reranker> reranker, std::vector<Group> groups)
-      : Napi::AsyncWorker(env, "llama-rerank:score"),
+  PromiseWorker(Napi::Env env, const char* name, const char* errorCode, Work work, ToJs toJs)
+      : Napi::AsyncWorker(env, name),
         deferred_(env),
-        reranker_(std::move(reranker)),
-        groups_(std::move(groups)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
+        errorCode_(errorCode),
+        work_(std::move(work)),
+        toJs_(std::move(toJs)) {}
 
   void Execute() override {
     try {
-      results_ = reranker_->score(groups_);
+      result_ = work_();
     } catch (const std::exception& e) {
       SetError(e.what());
     }
-    reranker_.reset();  // let a disposed model go from this thread, not the JS one
+    work_ = nullptr;  // drops what the work holds (a disposed model is freed here, off the JS thread)
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Array out = Napi::Array::New(env, results_.size());
-    for (size_t i = 0; i < results_.size(); ++i) out.Set(static_cast<uint32_t>(i), toJs(env, results_[i]));
-    deferred_.Resolve(out);
-  }
+  void OnOK() override { deferred_.Resolve(toJs_(Env(), result_)); }
   void OnError(const Napi::Error& e) override {
-    deferred_.Reject(codedError(Env(), e.Message(), "DECODE_FAILED").Value());
+    deferred_.Reject(codedError(Env(), e.Message(), errorCode_).Value());
   }
 
- private:
   Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Reranker> reranker_;
-  std::vector<Group> groups_;
-  std::vector<GroupResult> results_;
-};
-
-class TokenizeWorker : public Napi::AsyncWorker {
- public:
-  TokenizeWorker(Napi::Env env, std::shared_ptr<Reranker> reranker, std::string text, bool parseSpecial)
-      : Napi::AsyncWorker(env, "llama-rerank:tokenize"),
-        deferred_(env),
-        reranker_(std::move(reranker)),
-        text_(std::move(text)),
-        parseSpecial_(parseSpecial) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      tokens_ = reranker_->tokenize(text_, parseSpecial_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-    reranker_.reset();
-  }
-  void OnOK() override {
-    Napi::Int32Array out = Napi::Int32Array::New(Env(), tokens_.size());
-    std::copy(tokens_.begin(), tokens_.end(), out.Data());
-    deferred_.Resolve(out);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Reranker> reranker_;
-  std::string text_;
-  bool parseSpecial_;
-  std::vector<llama_token> tokens_;
+  const char* errorCode_;
+  Work work_;
+  ToJs toJs_;
+  Result result_{};
 };
 
 }  // namespace
@@ -135,10 +89,14 @@ Napi::Value JsReranker::score(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
   if (info.Length() < 1 || !info[0].IsArray()) throw codedError(env, "score() takes an array of groups", "INVALID_ARGUMENT");
-  auto* worker = new ScoreWorker(env, reranker_, toGroups(info[0].As<Napi::Array>()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  auto groups = std::make_shared<std::vector<Group>>(toGroups(info[0].As<Napi::Array>()));
+  return PromiseWorker<std::vector<GroupResult>>::run(
+      env, "llama-rerank:score", "DECODE_FAILED", [r = reranker_, groups] { return r->score(*groups); },
+      [](Napi::Env env, std::vector<GroupResult>& results) -> Napi::Value {
+        Napi::Array out = Napi::Array::New(env, results.size());
+        for (size_t i = 0; i < results.size(); ++i) out.Set(static_cast<uint32_t>(i), toJs(env, results[i]));
+        return out;
+      });
 }
 
 Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
@@ -146,10 +104,14 @@ Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
   if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
   if (info.Length() < 1 || !info[0].IsString()) throw codedError(env, "tokenize() takes a string", "INVALID_ARGUMENT");
   const bool special = info.Length() > 1 && info[1].ToBoolean().Value();
-  auto* worker = new TokenizeWorker(env, reranker_, info[0].As<Napi::String>().Utf8Value(), special);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker<std::vector<llama_token>>::run(
+      env, "llama-rerank:tokenize", "TOKENIZE_FAILED",
+      [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(), special] { return r->tokenize(text, special); },
+      [](Napi::Env env, std::vector<llama_token>& tokens) -> Napi::Value {
+        Napi::Int32Array out = Napi::Int32Array::New(env, tokens.size());
+        std::copy(tokens.begin(), tokens.end(), out.Data());
+        return out;
+      });
 }
 
 Napi::Value JsReranker::info(const Napi::CallbackInfo& info) {
@@ -165,10 +127,10 @@ Napi::Value JsReranker::dispose(const Napi::CallbackInfo& info) {
 Napi::Value loadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw codedError(env, "loadModel() takes an options object", "INVALID_ARGUMENT");
-  auto* worker = new LoadWorker(env, toLoadOptions(info[0].As<Napi::Object>()));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker<std::shared_ptr<Reranker>>::run(
+      env, "llama-rerank:load", "MODEL_LOAD_FAILED",
+      [options = toLoadOptions(info[0].As<Napi::Object>())] { return std::shared_ptr<Reranker>(Reranker::load(options)); },
+      [](Napi::Env env, std::shared_ptr<Reranker>& reranker) -> Napi::Value { return JsReranker::wrap(env, std::move(reranker)); });
 }
 
 }  // namespace rerank

@@ -45,5 +45,5 @@ describe('malformed model files', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000); // 133 loads: about a minute alone, several on a busy machine
 });

@@ -17,10 +17,14 @@ export interface NativeLoadOptions {
   maxSequences: number;
   flashAttention: string;
   kvType: string;
+  /** Pairs of the groups of one score() call share decode calls (else each group is decoded alone). */
+  pack: boolean;
 }
 
 /** One request's pairs: they share a query and so their prompt prefix. */
 export interface NativeGroup {
+  /** The request's number, for cancel(). */
+  id: number;
   instruction: string;
   query: string;
   documents: string[];
@@ -30,9 +34,13 @@ export interface NativeGroup {
   /** > 1: a document too long for one pair is scored in up to this many overlapping windows. */
   maxChunks: number;
   chunkOverlap: number;
+  /** > 0: documents are scored from the first while their tokens stay within this (at least one). */
+  tokenBudget: number;
 }
 
 export interface NativeGroupResult {
+  /** Documents scored, from the first: fewer than sent when the token budget ran out. */
+  completed: number;
   scores: Float64Array;
   pairTokens: number[];
   truncated: boolean[];
@@ -40,14 +48,24 @@ export interface NativeGroupResult {
   chunks: number[];
   computedTokens: number;
   error?: string;
-  errorCode?: 'DOCUMENT_TOO_LONG' | 'DECODE_FAILED';
+  errorCode?: 'DOCUMENT_TOO_LONG' | 'DECODE_FAILED' | 'ABORTED';
   errorIndex?: number;
 }
 
+export interface NativeCallResult {
+  groups: NativeGroupResult[];
+  decodeCalls: number;
+  /** Wall time inside llama_decode. */
+  decodeMs: number;
+}
+
 export interface NativeReranker {
-  score(groups: NativeGroup[]): Promise<NativeGroupResult[]>;
+  score(groups: NativeGroup[]): Promise<NativeCallResult>;
+  /** Stops the group of this id at its next decode call (no-op when none runs). */
+  cancel(id: number): void;
   tokenize(text: string, parseSpecial: boolean): Promise<Int32Array>;
   info(): ModelInfo;
+  /** Frees the model; a running score() stops at its next decode call. */
   dispose(): void;
 }
 

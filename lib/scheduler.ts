@@ -1,20 +1,31 @@
 // Queues requests for one native model and hands them over in slices, fairly.
 //
-// A request is cut into slices of at most slicePairs() pairs. Each native call takes one slice from
-// every waiting request in turn, so a small request waits for at most one call, however large the
-// requests ahead of it. Native code decodes the slices of a call back to back, each alone in its
-// batches with its own shared prefix: a slice's batch layout depends on that slice only, which
-// keeps a request's scores the same whatever else is running.
+// Each native call takes one slice from every waiting request in turn (up to SLICES_PER_CALL), so
+// a small request waits for at most one call, however large the requests ahead of it. A slice is at
+// most slicePairs() documents and, counted in tokens once native code has tokenized them, at most
+// sliceTokens(): native scores documents from the first while they fit and says how many it
+// scored; the rest go back in the queue. So one call's length is bounded whatever the documents.
+//
+// Whether the slices of a call share decode batches is the model's choice (packing, on a GPU by
+// default); without it each slice is decoded alone, so a request's scores do not depend on what
+// else is running. An aborted request is dropped from the queue and, when native code is running
+// it, stopped at the next decode call.
 import { RerankAbortError, RerankError } from './errors.js';
 import type { NativeGroup, NativeGroupResult, NativeReranker } from './native.js';
 
 /**
- * Pairs per slice: enough to fill several decode batches (a slice's last batch is only partly
+ * Documents per slice: enough to fill several decode batches (a slice's last batch is only partly
  * full), few enough to interleave requests. 32 for the CPU's 512-token batches, more for a GPU's.
  */
 export function slicePairs(batchSize: number): number {
   return Math.min(256, Math.max(32, Math.floor(batchSize / 16)));
 }
+
+/** Tokens per slice: 32 full batches (16,384 on the CPU's 512-token batches). */
+export function sliceTokens(batchSize: number): number {
+  return 32 * batchSize;
+}
+
 /** Slices per native call (one per waiting request). */
 const SLICES_PER_CALL = 8;
 
@@ -24,101 +35,143 @@ export interface ScheduledResult {
   computedTokens: number;
 }
 
+/** What native code did, over every call. */
+export interface DecodeTotals {
+  decodeCalls: number;
+  decodeMs: number;
+}
+
 interface Job {
-  slices: NativeGroup[];
-  next: number; // the first slice not yet handed to native code
-  results: NativeGroupResult[];
-  pending: number; // slices sent and not yet back
+  id: number;
+  group: Omit<NativeGroup, 'id' | 'documents' | 'tokenBudget'>;
+  documents: string[];
+  next: number; // the first document not yet scored
+  inFlight: boolean;
   done: boolean;
+  result: ScheduledResult;
   resolve: (r: ScheduledResult) => void;
   reject: (e: Error) => void;
   detach?: () => void;
 }
 
 export class Scheduler {
-  private readonly jobs: Job[] = []; // jobs with slices still to send
-  private running = false;
-
+  private readonly queue: Job[] = []; // jobs waiting for their next slice
+  private readonly inFlight = new Set<Job>();
+  private running: Promise<void> | undefined; // the native call in progress
+  private nextId = 1;
   private readonly slice: number;
+  private readonly budget: number;
+  readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 };
 
   constructor(private native: NativeReranker | undefined, batchSize: number) {
     this.slice = slicePairs(batchSize);
+    this.budget = sliceTokens(batchSize);
   }
 
-  submit(group: NativeGroup, signal?: AbortSignal): Promise<ScheduledResult> {
+  submit(group: Omit<NativeGroup, 'id' | 'tokenBudget'>, signal?: AbortSignal): Promise<ScheduledResult> {
     return new Promise((resolve, reject) => {
-      const slices: NativeGroup[] = [];
-      for (let i = 0; i < group.documents.length; i += this.slice) {
-        slices.push({ ...group, documents: group.documents.slice(i, i + this.slice) });
-      }
-      const job: Job = { slices, next: 0, results: [], pending: 0, done: false, resolve, reject };
+      const { documents, ...rest } = group;
+      const job: Job = {
+        id: this.nextId,
+        group: rest,
+        documents,
+        next: 0,
+        inFlight: false,
+        done: false,
+        result: { scores: [], pairTokens: [], computedTokens: 0 },
+        resolve,
+        reject,
+      };
+      this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1; // native ids are 32-bit
       if (signal) {
         const onAbort = () => this.fail(job, new RerankAbortError(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
         job.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      this.jobs.push(job);
+      this.queue.push(job);
       this.pump();
     });
   }
 
-  /** Stops taking work: queued slices are dropped and their requests rejected with DISPOSED. */
+  /**
+   * Stops taking work: queued requests and those native code is running reject with DISPOSED
+   * (the caller stops native code).
+   */
   close(): void {
     this.native = undefined;
-    for (const job of [...this.jobs]) this.fail(job, new RerankError('DISPOSED', 'the reranker was disposed'));
+    for (const job of [...this.queue, ...this.inFlight]) this.fail(job, new RerankError('DISPOSED', 'the reranker was disposed'));
+  }
+
+  /** Settles once no native call is running (after close(): once native code has let go). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   private pump(): void {
-    if (this.running || !this.native || this.jobs.length === 0) return;
-    const batch: { job: Job; slice: number }[] = [];
-    for (const job of this.jobs.splice(0, SLICES_PER_CALL)) {
-      batch.push({ job, slice: job.next++ });
-      job.pending++;
-      if (job.next < job.slices.length) this.jobs.push(job); // round-robin: back of the line
-    }
-    this.running = true;
-    this.native
-      .score(batch.map(({ job, slice }) => job.slices[slice]))
-      .then((results) => results.forEach((r, i) => this.receive(batch[i].job, batch[i].slice, r)))
+    const native = this.native;
+    if (this.running || !native || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, SLICES_PER_CALL);
+    const slices: NativeGroup[] = batch.map((job) => {
+      job.inFlight = true;
+      this.inFlight.add(job);
+      return { ...job.group, id: job.id, documents: job.documents.slice(job.next, job.next + this.slice), tokenBudget: this.budget };
+    });
+    this.running = native
+      .score(slices)
+      .then((call) => {
+        this.totals.decodeCalls += call.decodeCalls;
+        this.totals.decodeMs += call.decodeMs;
+        call.groups.forEach((r, i) => this.receive(batch[i], r));
+      })
       .catch((err: Error) => {
-        for (const { job } of batch) this.fail(job, new RerankError('DECODE_FAILED', err.message));
+        for (const job of batch) this.fail(job, new RerankError('DECODE_FAILED', err.message));
       })
       .finally(() => {
-        this.running = false;
+        for (const job of batch) this.landed(job);
+        this.running = undefined;
         this.pump();
       });
   }
 
-  private receive(job: Job, slice: number, result: NativeGroupResult): void {
-    job.pending--;
+  private receive(job: Job, r: NativeGroupResult): void {
+    this.landed(job);
     if (job.done) return;
-    if (result.error) {
-      const index = result.errorIndex !== undefined && result.errorIndex >= 0 ? result.errorIndex + slice * this.slice : -1;
-      const message = index >= 0 ? result.error.replace(/^document \d+/, `document ${index}`) : result.error;
-      this.fail(job, new RerankError(result.errorCode ?? 'DECODE_FAILED', message, index >= 0 ? `documents[${index}]` : undefined));
+    if (r.error) {
+      const index = r.errorIndex !== undefined && r.errorIndex >= 0 ? r.errorIndex + job.next : -1;
+      const message = index >= 0 ? r.error.replace(/^document \d+/, `document ${index}`) : r.error;
+      this.fail(job, new RerankError(r.errorCode ?? 'DECODE_FAILED', message, index >= 0 ? `documents[${index}]` : undefined));
       return;
     }
-    job.results[slice] = result;
-    if (job.next < job.slices.length || job.pending > 0) return;
+    const { result } = job;
+    result.scores.push(...r.scores);
+    result.pairTokens.push(...r.pairTokens);
+    result.computedTokens += r.computedTokens;
+    if (r.completed <= 0) {
+      this.fail(job, new RerankError('DECODE_FAILED', 'native code scored no document of the slice'));
+      return;
+    }
+    job.next += r.completed;
+    if (job.next < job.documents.length) {
+      this.queue.push(job); // round-robin: back of the line
+      return;
+    }
     job.done = true;
     job.detach?.();
-    job.resolve({
-      scores: job.results.flatMap((r) => Array.from(r.scores)),
-      pairTokens: job.results.flatMap((r) => r.pairTokens),
-      computedTokens: job.results.reduce((n, r) => n + r.computedTokens, 0),
-    });
+    job.resolve(result);
+  }
+
+  private landed(job: Job): void {
+    job.inFlight = false;
+    this.inFlight.delete(job);
   }
 
   private fail(job: Job, error: Error): void {
     if (job.done) return;
     job.done = true;
     job.detach?.();
-    this.unqueue(job);
+    const at = this.queue.indexOf(job);
+    if (at >= 0) this.queue.splice(at, 1);
+    if (job.inFlight) this.native?.cancel(job.id);
     job.reject(error);
-  }
-
-  private unqueue(job: Job): void {
-    const at = this.jobs.indexOf(job);
-    if (at >= 0) this.jobs.splice(at, 1);
   }
 }

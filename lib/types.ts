@@ -61,7 +61,7 @@ export interface LoadOptions {
   threads?: number;
   /** The longest pair in tokens, prompt included (default 8192, the official max_length). */
   maxLength?: number;
-  /** Tokens per decode call (default 512 on the CPU, 4096 on a GPU). */
+  /** Tokens per decode call (default 512 on the CPU, 2048 on a GPU). */
   batchSize?: number;
   /** Flash attention: 'auto' (default), 'on' or 'off'. */
   flashAttention?: 'auto' | 'on' | 'off';
@@ -69,6 +69,12 @@ export interface LoadOptions {
   kvType?: 'f16' | 'f32';
   /** Decode the tokens all pairs of a request share once (default true). */
   sharePrefix?: boolean;
+  /**
+   * The same request gets the same scores to the last bit, whatever else is running: each request
+   * is decoded alone in its batches. Default true on the CPU, false on a GPU, where pairs of
+   * concurrent requests share decode calls (a score can then move by float rounding, see README).
+   */
+  reproducible?: boolean;
 }
 
 export interface ModelInfo {
@@ -92,6 +98,8 @@ export interface ModelInfo {
   maxSequences: number;
   flashAttention: string;
   kvType: string;
+  /** Pairs of concurrent requests share decode calls (the load option reproducible: false). */
+  pack: boolean;
 }
 
 export interface DeviceInfo {
@@ -111,4 +119,7 @@ export interface RerankStats {
   promptTokens: number;
   /** Tokens actually computed: fewer than promptTokens when pairs share their prefix. */
   computedTokens: number;
+  /** llama_decode calls, and the wall time spent in them (ms). */
+  decodeCalls: number;
+  decodeMs: number;
 }

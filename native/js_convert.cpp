@@ -1,5 +1,7 @@
 #include "js_convert.h"
 
+#include <algorithm>
+
 namespace rerank {
 namespace {
 
@@ -20,6 +22,11 @@ template <>
 void read(const Napi::Object& o, const char* key, uint32_t& out) {
   Napi::Value v = o.Get(key);
   if (v.IsNumber()) out = v.As<Napi::Number>().Uint32Value();
+}
+template <>
+void read(const Napi::Object& o, const char* key, uint64_t& out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsNumber()) out = static_cast<uint64_t>(std::max(0.0, v.As<Napi::Number>().DoubleValue()));
 }
 template <>
 void read(const Napi::Object& o, const char* key, bool& out) {
@@ -48,6 +55,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "maxSequences", l.maxSequences);
   read(o, "flashAttention", l.flashAttention);
   read(o, "kvType", l.kvType);
+  read(o, "pack", l.pack);
   return l;
 }
 
@@ -56,6 +64,8 @@ std::vector<Group> toGroups(const Napi::Array& a) {
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Object o = a.Get(i).As<Napi::Object>();
     Group& g = groups[i];
+    read(o, "id", g.id);
+    read(o, "tokenBudget", g.tokenBudget);
     read(o, "instruction", g.instruction);
     read(o, "query", g.query);
     read(o, "maxLength", g.maxLength);
@@ -72,6 +82,7 @@ std::vector<Group> toGroups(const Napi::Array& a) {
 
 Napi::Object toJs(Napi::Env env, const GroupResult& r) {
   Napi::Object o = Napi::Object::New(env);
+  o.Set("completed", r.completed);
   Napi::Float64Array scores = Napi::Float64Array::New(env, r.scores.size());
   for (size_t i = 0; i < r.scores.size(); ++i) scores[i] = r.scores[i];
   o.Set("scores", scores);
@@ -84,6 +95,14 @@ Napi::Object toJs(Napi::Env env, const GroupResult& r) {
     o.Set("errorCode", r.errorCode);
     o.Set("errorIndex", r.errorIndex);
   }
+  return o;
+}
+
+Napi::Object toJs(Napi::Env env, const CallResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("groups", array(env, r.groups, [&](const GroupResult& g) { return toJs(env, g); }));
+  o.Set("decodeCalls", static_cast<double>(r.decodeCalls));
+  o.Set("decodeMs", r.decodeMs);
   return o;
 }
 
@@ -107,6 +126,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("maxSequences", i.maxSequences);
   o.Set("flashAttention", i.flashAttention);
   o.Set("kvType", i.kvType);
+  o.Set("pack", i.pack);
   return o;
 }
 

@@ -15,6 +15,7 @@ LoadOptions toLoadOptions(const Napi::Object& o);
 std::vector<Group> toGroups(const Napi::Array& a);
 
 Napi::Object toJs(Napi::Env env, const GroupResult& r);
+Napi::Object toJs(Napi::Env env, const CallResult& r);
 Napi::Object toJs(Napi::Env env, const ModelInfo& info);
 Napi::Array toJs(Napi::Env env, const std::vector<DeviceInfo>& devices);
 

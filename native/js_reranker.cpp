@@ -62,6 +62,7 @@ Napi::Function JsReranker::define(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "NativeReranker",
                                     {
                                         InstanceMethod<&JsReranker::score>("score"),
+                                        InstanceMethod<&JsReranker::cancel>("cancel"),
                                         InstanceMethod<&JsReranker::tokenize>("tokenize"),
                                         InstanceMethod<&JsReranker::info>("info"),
                                         InstanceMethod<&JsReranker::dispose>("dispose"),
@@ -90,13 +91,26 @@ Napi::Value JsReranker::score(const Napi::CallbackInfo& info) {
   if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
   if (info.Length() < 1 || !info[0].IsArray()) throw codedError(env, "score() takes an array of groups", "INVALID_ARGUMENT");
   auto groups = std::make_shared<std::vector<Group>>(toGroups(info[0].As<Napi::Array>()));
-  return PromiseWorker<std::vector<GroupResult>>::run(
-      env, "llama-rerank:score", "DECODE_FAILED", [r = reranker_, groups] { return r->score(*groups); },
-      [](Napi::Env env, std::vector<GroupResult>& results) -> Napi::Value {
-        Napi::Array out = Napi::Array::New(env, results.size());
-        for (size_t i = 0; i < results.size(); ++i) out.Set(static_cast<uint32_t>(i), toJs(env, results[i]));
-        return out;
-      });
+  // Registered now, on the JS thread, so a cancel() that follows this call always finds its group.
+  for (Group& g : *groups) g.cancelled = reranker_->watch(g.id);
+  return PromiseWorker<CallResult>::run(
+      env, "llama-rerank:score", "DECODE_FAILED",
+      [r = reranker_, groups] {
+        struct Unwatch {
+          Reranker& r;
+          const std::vector<Group>& groups;
+          ~Unwatch() {
+            for (const Group& g : groups) r.unwatch(g.id);
+          }
+        } unwatch{*r, *groups};
+        return r->score(*groups);
+      },
+      [](Napi::Env env, CallResult& result) -> Napi::Value { return toJs(env, result); });
+}
+
+Napi::Value JsReranker::cancel(const Napi::CallbackInfo& info) {
+  if (reranker_ && info.Length() > 0 && info[0].IsNumber()) reranker_->cancel(info[0].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
 }
 
 Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
@@ -120,6 +134,7 @@ Napi::Value JsReranker::info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JsReranker::dispose(const Napi::CallbackInfo& info) {
+  if (reranker_) reranker_->abortAll();  // a running call stops at its next decode, or inside it on a CPU
   reranker_.reset();
   return info.Env().Undefined();
 }

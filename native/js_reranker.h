@@ -1,6 +1,7 @@
 // The JS object over a Reranker. Loading and scoring run as AsyncWorkers on libuv's pool,
 // never on the event loop; each worker holds its own reference to the Reranker, so dispose()
-// while a request runs frees the model only once that request is done.
+// while a request runs stops that request at its next decode call and frees the model once the
+// worker lets go.
 #pragma once
 
 #include <napi.h>
@@ -19,6 +20,7 @@ class JsReranker : public Napi::ObjectWrap<JsReranker> {
 
  private:
   Napi::Value score(const Napi::CallbackInfo& info);
+  Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value tokenize(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

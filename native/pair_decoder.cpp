@@ -1,15 +1,14 @@
 #include "pair_decoder.h"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <stdexcept>
-#include <string>
 
 #include "backend.h"
 
 namespace rerank {
 namespace {
-
-constexpr llama_seq_id kPrefixSeq = 0;
 
 // Tokens every pair starts with. Found on the tokens, not the text: BPE may merge the first
 // document characters with the text before them, so only a token-level prefix is safe to share.
@@ -25,93 +24,273 @@ size_t sharedPrefix(const std::vector<const std::vector<llama_token>*>& pairs) {
   return n;
 }
 
-// The KV cache is per call: whatever happens, it is empty again afterwards.
-struct MemoryReset {
-  llama_memory_t mem;
-  explicit MemoryReset(llama_memory_t m) : mem(m) { llama_memory_clear(mem, true); }
-  ~MemoryReset() { llama_memory_clear(mem, true); }
-};
+bool isCancelled(const PairSet& s) { return s.cancelled && s.cancelled->load(std::memory_order_relaxed); }
 
 }  // namespace
 
-PairDecoder::PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize,
-                         int32_t maxSeqs)
-    : ctx_(ctx), head_(head), capture_(capture), batch_(batchSize), maxSeqs_(maxSeqs) {}
-
-void PairDecoder::decode(DecodeStats& stats) {
-  if (batch_.size() == 0) return;
-  capture_.reset();
-  const int32_t rc = llama_decode(ctx_, batch_.get());
-  stats.decodeCalls++;
-  stats.computedTokens += batch_.size();
-  if (rc != 0) {
-    const std::string why = takeLastLlamaError();
-    throw std::runtime_error("llama_decode failed (" + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why));
-  }
-}
-
-std::vector<float> PairDecoder::score(const std::vector<const std::vector<llama_token>*>& pairs, bool sharePrefix,
-                                      DecodeStats& stats) {
-  std::vector<float> scores(pairs.size());
-  if (pairs.empty()) return scores;
-  llama_memory_t mem = llama_get_memory(ctx_);
-  MemoryReset reset(mem);
-
-  const size_t shared = sharePrefix && pairs.size() > 1 ? sharedPrefix(pairs) : 0;
-  const auto& first = *pairs[0];
-  for (size_t at = 0; at < shared;) {
-    batch_.clear();
-    for (; at < shared && !batch_.full(); ++at) batch_.add(first[at], static_cast<llama_pos>(at), kPrefixSeq, false);
-    decode(stats);
+// One pass over a list of sets: fills batches from them in order, decodes, reads the scores.
+// It tracks the KV cells it holds so a batch never asks for more than the context has: a set's
+// prefix cells live until its last pair is scored, a pair's until it is scored.
+class PairDecoder::Run {
+ public:
+  Run(PairDecoder& d, std::vector<PairSet*> sets, DecodeStats& stats)
+      : d_(d), mem_(llama_get_memory(d.ctx_)), sets_(std::move(sets)), stats_(stats) {
+    for (llama_seq_id s = d_.maxSeqs_ - 1; s >= 0; --s) freeSeqs_.push_back(s);
+    for (PairSet* set : sets_) {
+      State st;
+      st.set = set;
+      set->scores.assign(set->pairs.size(), 0.0f);
+      st.shared = set->sharePrefix && set->pairs.size() > 1 ? sharedPrefix(set->pairs) : 0;
+      st.done = set->pairs.empty() || !set->error.empty();
+      states_.push_back(st);
+    }
   }
 
-  std::vector<llama_seq_id> freeSeqs;
-  for (llama_seq_id s = maxSeqs_ - 1; s > kPrefixSeq; --s) freeSeqs.push_back(s);
+  void go() {
+    d_.running_ = &sets_;
+    struct Clear {
+      PairDecoder& d;
+      ~Clear() { d.running_ = nullptr; }
+    } clear{d_};
+    for (;;) {
+      dropCancelled();
+      if (std::all_of(states_.begin(), states_.end(), [](const State& s) { return s.done; })) return;
+      fill();
+      if (d_.batch_.size() == 0) throw std::logic_error("pair decoder: no room for the next token");
+      const int32_t rc = d_.decode(stats_);
+      if (rc == 2) {  // aborted inside llama_decode: nothing of this run is wanted any more
+        for (State& s : states_) finish(s, "cancelled", true);
+        return;
+      }
+      if (rc != 0) {
+        const std::string why = takeLastLlamaError();
+        const std::string msg = "llama_decode failed (" + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why);
+        for (State& s : states_) finish(s, msg, false);
+        return;
+      }
+      readScores();
+    }
+  }
 
-  struct Ending {
+ private:
+  struct State {
+    PairSet* set = nullptr;
+    size_t shared = 0;           // prefix tokens its pairs share
+    llama_seq_id prefixSeq = -1;
+    size_t prefixAt = 0;         // prefix tokens added to batches so far
+    bool prefixDecoded = false;  // by an earlier llama_decode: pairs may copy its cells now
+    bool active = false;
+    bool done = false;
+    size_t nextPair = 0;         // the first pair not started
+  };
+  struct Spanning {  // a pair whose tokens did not all fit the last batch
+    size_t state;
     size_t pair;
     llama_seq_id seq;
-    int32_t batchIndex;
+    size_t offset;
   };
-  std::vector<Ending> endings;
-  size_t next = 0;
-  size_t offset = 0;
-  llama_seq_id seq = -1;
-  while (next < pairs.size()) {
-    batch_.clear();
-    endings.clear();
-    while (next < pairs.size() && !batch_.full()) {
-      const auto& tokens = *pairs[next];
-      if (seq < 0) {
-        if (freeSeqs.empty()) break;
-        seq = freeSeqs.back();
-        freeSeqs.pop_back();
-        if (shared > 0) llama_memory_seq_cp(mem, kPrefixSeq, seq, -1, -1);
-        offset = shared;
-      }
-      for (; offset < tokens.size() && !batch_.full(); ++offset) {
-        batch_.add(tokens[offset], static_cast<llama_pos>(offset), seq, offset + 1 == tokens.size());
-      }
-      if (offset == tokens.size()) {
-        endings.push_back({next, seq, batch_.size() - 1});
-        ++next;
-        seq = -1;
+  struct Ending {
+    size_t state;
+    size_t pair;
+    llama_seq_id seq;
+    int32_t batchIndex;  // where its last token, the output, sits in the batch
+  };
+
+  bool roomForToken() const { return !d_.batch_.full() && cells_ < d_.contextCells_; }
+
+  void add(State& s, llama_token t, size_t pos, llama_seq_id seq, bool output) {
+    d_.batch_.add(t, static_cast<llama_pos>(pos), seq, output);
+    ++cells_;
+    ++s.set->computedTokens;
+  }
+
+  // Adds the rest of a pair from `offset`; true when its last token is in the batch.
+  bool addPair(size_t si, size_t pair, llama_seq_id seq, size_t& offset) {
+    State& s = states_[si];
+    const auto& tokens = *s.set->pairs[pair];
+    for (; offset < tokens.size() && roomForToken(); ++offset) add(s, tokens[offset], offset, seq, offset + 1 == tokens.size());
+    if (offset < tokens.size()) return false;
+    endings_.push_back({si, pair, seq, d_.batch_.size() - 1});
+    return true;
+  }
+
+  // Sets start in order: one when nothing is running, more while their prefixes fit the reserve.
+  bool activate(State& s) {
+    size_t held = 0;
+    bool any = false;
+    for (const State& o : states_) {
+      if (o.active && !o.done) {
+        held += o.shared;
+        any = true;
       }
     }
-    decode(stats);
-    const size_t width = static_cast<size_t>(head_.width());
-    if (head_.needsHiddenState() && capture_.floats() != endings.size() * width) {
-      throw std::runtime_error("the model's hidden state was not captured for every pair");
+    if (any && (held + s.shared > d_.prefixReserve_ || freeSeqs_.size() < 2)) return false;
+    if (s.shared > 0) {
+      s.prefixSeq = takeSeq();
+    } else {
+      s.prefixDecoded = true;
     }
-    for (size_t k = 0; k < endings.size(); ++k) {
-      const Ending& e = endings[k];
-      scores[e.pair] = head_.needsHiddenState() ? head_.fromHidden(capture_.row(k, width))
-                                                : head_.fromLogits(llama_get_logits_ith(ctx_, e.batchIndex));
-      llama_memory_seq_rm(mem, e.seq, -1, -1);
-      freeSeqs.push_back(e.seq);
+    s.active = true;
+    return true;
+  }
+
+  void fill() {
+    d_.batch_.clear();
+    endings_.clear();
+    prefixesEnding_.clear();
+    if (spanning_) {
+      Spanning& sp = *spanning_;
+      if (!addPair(sp.state, sp.pair, sp.seq, sp.offset)) return;
+      spanning_.reset();
+    }
+    for (size_t si = 0; si < states_.size() && roomForToken(); ++si) {
+      State& s = states_[si];
+      if (s.done) continue;
+      if (!s.active && !activate(s)) return;
+      if (s.prefixAt < s.shared) {
+        const auto& first = *s.set->pairs[0];
+        for (; s.prefixAt < s.shared && roomForToken(); ++s.prefixAt) add(s, first[s.prefixAt], s.prefixAt, s.prefixSeq, false);
+        if (s.prefixAt == s.shared) prefixesEnding_.push_back(si);
+        continue;  // its pairs copy the prefix's cells, which exist once this batch is decoded
+      }
+      if (!s.prefixDecoded) continue;
+      while (s.nextPair < s.set->pairs.size() && roomForToken()) {
+        if (freeSeqs_.empty()) return;
+        const llama_seq_id seq = takeSeq();
+        if (s.shared > 0) llama_memory_seq_cp(mem_, s.prefixSeq, seq, -1, -1);
+        const size_t pair = s.nextPair++;
+        size_t offset = s.shared;
+        if (!addPair(si, pair, seq, offset)) {
+          spanning_ = Spanning{si, pair, seq, offset};
+          return;
+        }
+      }
     }
   }
-  return scores;
+
+  void readScores() {
+    const size_t width = static_cast<size_t>(d_.head_.width());
+    if (d_.head_.needsHiddenState() && d_.capture_.floats() != endings_.size() * width) {
+      throw std::runtime_error("the model's hidden state was not captured for every pair");
+    }
+    for (size_t k = 0; k < endings_.size(); ++k) {
+      const Ending& e = endings_[k];
+      State& s = states_[e.state];
+      s.set->scores[e.pair] = d_.head_.needsHiddenState() ? d_.head_.fromHidden(d_.capture_.row(k, width))
+                                                          : d_.head_.fromLogits(llama_get_logits_ith(d_.ctx_, e.batchIndex));
+      llama_memory_seq_rm(mem_, e.seq, -1, -1);
+      releaseSeq(e.seq);
+      cells_ -= s.set->pairs[e.pair]->size() - s.shared;
+    }
+    for (size_t si : prefixesEnding_) states_[si].prefixDecoded = true;
+    for (State& s : states_) {
+      const bool started = s.active && !s.done;
+      const bool spanned = spanning_ && &states_[spanning_->state] == &s;
+      if (started && s.nextPair == s.set->pairs.size() && !spanned) finish(s, "", false);
+    }
+  }
+
+  // A cancelled set stops here, between decode calls: its cells and sequences are freed.
+  void dropCancelled() {
+    for (State& s : states_) {
+      if (!s.done && isCancelled(*s.set)) finish(s, "cancelled", true);
+    }
+  }
+
+  // Frees what a set holds; `error` empty: every pair was scored.
+  void finish(State& s, const std::string& error, bool aborted) {
+    if (s.done) return;
+    if (spanning_ && &states_[spanning_->state] == &s) {
+      llama_memory_seq_rm(mem_, spanning_->seq, -1, -1);
+      releaseSeq(spanning_->seq);
+      cells_ -= spanning_->offset - s.shared;
+      spanning_.reset();
+    }
+    if (s.prefixSeq >= 0) {
+      llama_memory_seq_rm(mem_, s.prefixSeq, -1, -1);
+      releaseSeq(s.prefixSeq);
+      cells_ -= s.prefixAt;
+      s.prefixSeq = -1;
+    }
+    s.done = true;
+    s.set->error = error;
+    s.set->aborted = aborted;
+  }
+
+  llama_seq_id takeSeq() {
+    const llama_seq_id s = freeSeqs_.back();
+    freeSeqs_.pop_back();
+    return s;
+  }
+  void releaseSeq(llama_seq_id s) { freeSeqs_.push_back(s); }
+
+  PairDecoder& d_;
+  llama_memory_t mem_;
+  std::vector<PairSet*> sets_;
+  DecodeStats& stats_;
+  std::vector<State> states_;
+  std::vector<llama_seq_id> freeSeqs_;
+  std::vector<Ending> endings_;
+  std::vector<size_t> prefixesEnding_;
+  std::optional<Spanning> spanning_;
+  size_t cells_ = 0;
+};
+
+PairDecoder::PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize,
+                         int32_t maxSeqs, uint32_t contextCells, uint32_t prefixReserve)
+    : ctx_(ctx),
+      head_(head),
+      capture_(capture),
+      batch_(batchSize),
+      maxSeqs_(maxSeqs),
+      contextCells_(contextCells),
+      prefixReserve_(prefixReserve) {
+  llama_set_abort_callback(ctx_, &PairDecoder::onAbort, this);
+}
+
+bool PairDecoder::onAbort(void* self) {
+  auto* d = static_cast<PairDecoder*>(self);
+  if (d->abortAll_.load(std::memory_order_relaxed)) return true;
+  const auto* sets = d->running_;
+  if (!sets || sets->empty()) return false;
+  // Only when no set of this decode wants its result: the others' pairs share the batch.
+  return std::all_of(sets->begin(), sets->end(), [](const PairSet* s) { return !s->error.empty() || isCancelled(*s); });
+}
+
+int32_t PairDecoder::decode(DecodeStats& stats) {
+  capture_.reset();
+  takeLastLlamaError();  // what an earlier call logged is not this call's cause
+  const auto start = std::chrono::steady_clock::now();
+  const int32_t rc = llama_decode(ctx_, batch_.get());
+  stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  stats.decodeCalls++;
+  return rc;
+}
+
+void PairDecoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
+  llama_memory_t mem = llama_get_memory(ctx_);
+  // Each run leaves the cache as it found it: empty, cells numbered from 0. Clearing the cell
+  // bookkeeping is enough; the data is overwritten before it is read (and zeroing a large cache
+  // cost more than a small request).
+  struct Reset {
+    llama_memory_t mem;
+    ~Reset() { llama_memory_clear(mem, false); }
+  } reset{mem};
+  if (pack) {
+    std::vector<PairSet*> all;
+    for (PairSet& s : sets) all.push_back(&s);
+    Run(*this, std::move(all), stats).go();
+    return;
+  }
+  for (PairSet& s : sets) {
+    if (abortAll_.load()) {
+      s.error = "cancelled";
+      s.aborted = true;
+      continue;
+    }
+    Run(*this, {&s}, stats).go();
+    llama_memory_clear(mem, false);
+  }
 }
 
 }  // namespace rerank

@@ -53,8 +53,10 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
-  // Room for the longest pair plus one full batch of other pairs (see PairDecoder).
-  cp.n_ctx = o.maxLength + batch;
+  // Room for the longest pair plus one full batch of other pairs, and when groups are packed
+  // together, for the prefixes of those decoded at once (see PairDecoder).
+  const uint32_t prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
+  cp.n_ctx = o.maxLength + batch + prefixReserve;
   cp.n_batch = batch;
   cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
   // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
@@ -75,7 +77,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
 
   r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
   r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
-                                              static_cast<int32_t>(cp.n_seq_max));
+                                              static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()),
+                                              prefixReserve);
 
   ModelInfo& info = r->info_;
   char desc[256] = {0};
@@ -95,6 +98,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.maxSequences = cp.n_seq_max;
   info.flashAttention = o.flashAttention;
   info.kvType = o.kvType;
+  info.pack = o.pack;
   info.backend = "CPU";
   std::vector<ggml_backend_dev_t> used;
   if (mp.devices) {
@@ -111,72 +115,126 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   return r;
 }
 
-std::vector<GroupResult> Reranker::score(const std::vector<Group>& groups) {
+CallResult Reranker::score(std::vector<Group>& groups) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<GroupResult> out;
-  out.reserve(groups.size());
-  for (const Group& g : groups) out.push_back(scoreGroup(g));
+  CallResult out;
+  out.groups.resize(groups.size());
+  std::vector<std::vector<PairTokens>> pairs(groups.size());
+  std::vector<std::vector<size_t>> owners(groups.size());
+  std::vector<PairSet> sets(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    out.groups[g] = prepare(groups[g], pairs[g], owners[g]);
+    PairSet& set = sets[g];
+    set.sharePrefix = groups[g].sharePrefix;
+    set.cancelled = groups[g].cancelled.get();
+    set.error = out.groups[g].error;
+    if (set.error.empty()) {
+      for (const auto& p : pairs[g]) set.pairs.push_back(&p.tokens);
+    }
+  }
+  DecodeStats stats;
+  decoder_->score(sets, info_.pack, stats);
+  out.decodeCalls = stats.decodeCalls;
+  out.decodeMs = stats.decodeMs;
+
+  for (size_t g = 0; g < groups.size(); ++g) {
+    GroupResult& res = out.groups[g];
+    const PairSet& set = sets[g];
+    res.computedTokens = set.computedTokens;
+    if (!res.error.empty()) continue;
+    if (!set.error.empty()) {
+      res.error = set.aborted ? "the request was cancelled" : set.error;
+      res.errorCode = set.aborted ? "ABORTED" : "DECODE_FAILED";
+      continue;
+    }
+    // A document's score is its best window's; NaN propagates so the check below sees it.
+    res.scores.assign(res.completed, 0.0f);
+    std::vector<bool> seen(res.completed, false);
+    for (size_t k = 0; k < set.scores.size(); ++k) {
+      const size_t doc = owners[g][k];
+      const float s = set.scores[k];
+      float& best = res.scores[doc];
+      best = !seen[doc] || s > best || std::isnan(s) ? s : best;
+      seen[doc] = true;
+    }
+    for (size_t i = 0; i < res.scores.size(); ++i) {
+      if (!std::isfinite(res.scores[i])) {
+        res.error = "document " + std::to_string(i) + " got a non-finite score: the model's weights or parameters are broken";
+        res.errorCode = "DECODE_FAILED";
+        res.errorIndex = static_cast<int32_t>(i);
+        break;
+      }
+    }
+  }
   return out;
+}
+
+GroupResult Reranker::prepare(const Group& g, std::vector<PairTokens>& pairs, std::vector<size_t>& owner) const {
+  GroupResult res;
+  const uint32_t maxLength = std::min(g.maxLength, info_.maxLength);
+  uint64_t tokens = 0;
+  for (size_t i = 0; i < g.documents.size(); ++i) {
+    std::vector<PairTokens> doc;
+    try {
+      doc = g.truncate && g.maxChunks > 1
+                ? prompt_->windows(g.instruction, g.query, g.documents[i], maxLength, g.maxChunks, g.chunkOverlap)
+                : std::vector<PairTokens>{prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate)};
+    } catch (const std::length_error& e) {
+      res.error = "document " + std::to_string(i) + " is " + e.what();
+      res.errorCode = "DOCUMENT_TOO_LONG";
+      res.errorIndex = static_cast<int32_t>(i);
+      return res;
+    } catch (const std::exception& e) {
+      // e.g. std::bad_alloc on a huge document: this request fails, the others of the call go on
+      res.error = "document " + std::to_string(i) + " could not be tokenized: " + e.what();
+      res.errorCode = "DECODE_FAILED";
+      res.errorIndex = static_cast<int32_t>(i);
+      return res;
+    }
+    uint32_t docTokens = 0;
+    for (const auto& p : doc) docTokens += static_cast<uint32_t>(p.tokens.size());
+    if (g.tokenBudget > 0 && i > 0 && tokens + docTokens > g.tokenBudget) break;
+    tokens += docTokens;
+    res.pairTokens.push_back(docTokens);
+    res.chunks.push_back(static_cast<uint32_t>(doc.size()));
+    res.truncated.push_back(doc.back().truncated);
+    for (auto& p : doc) {
+      owner.push_back(i);
+      pairs.push_back(std::move(p));
+    }
+    res.completed = static_cast<uint32_t>(i + 1);
+  }
+  return res;
+}
+
+std::shared_ptr<std::atomic<bool>> Reranker::watch(uint32_t id) {
+  std::lock_guard<std::mutex> lock(watchMutex_);
+  auto& flag = watched_[id];
+  if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
+  return flag;
+}
+
+void Reranker::unwatch(uint32_t id) {
+  std::lock_guard<std::mutex> lock(watchMutex_);
+  watched_.erase(id);
+}
+
+void Reranker::cancel(uint32_t id) {
+  std::lock_guard<std::mutex> lock(watchMutex_);
+  auto it = watched_.find(id);
+  if (it != watched_.end()) it->second->store(true);
 }
 
 std::vector<llama_token> Reranker::tokenize(const std::string& text, bool parseSpecial) const {
   return prompt_->tokenize(text, parseSpecial);
 }
 
-GroupResult Reranker::scoreGroup(const Group& g) {
-  GroupResult res;
-  // Each document is one pair, or several windows when chunking; scores are per document.
-  std::vector<PairTokens> pairs;
-  std::vector<size_t> owner;
-  const uint32_t maxLength = std::min(g.maxLength, info_.maxLength);
-  for (size_t i = 0; i < g.documents.size(); ++i) {
-    try {
-      std::vector<PairTokens> doc =
-          g.truncate && g.maxChunks > 1
-              ? prompt_->windows(g.instruction, g.query, g.documents[i], maxLength, g.maxChunks, g.chunkOverlap)
-              : std::vector<PairTokens>{prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate)};
-      uint32_t tokens = 0;
-      for (auto& p : doc) {
-        tokens += static_cast<uint32_t>(p.tokens.size());
-        owner.push_back(i);
-        pairs.push_back(std::move(p));
-      }
-      res.pairTokens.push_back(tokens);
-      res.chunks.push_back(static_cast<uint32_t>(doc.size()));
-      res.truncated.push_back(pairs.back().truncated);
-    } catch (const std::length_error& e) {
-      res.error = "document " + std::to_string(i) + " is " + e.what();
-      res.errorCode = "DOCUMENT_TOO_LONG";
-      res.errorIndex = static_cast<int32_t>(i);
-      return res;
-    }
+void Reranker::abortAll() {
+  {
+    std::lock_guard<std::mutex> lock(watchMutex_);
+    for (auto& [id, flag] : watched_) flag->store(true);
   }
-  std::vector<const std::vector<llama_token>*> tokens;
-  for (const auto& p : pairs) tokens.push_back(&p.tokens);
-  DecodeStats stats;
-  try {
-    const std::vector<float> windowScores = decoder_->score(tokens, g.sharePrefix, stats);
-    res.scores.assign(g.documents.size(), 0.0f);
-    std::vector<bool> seen(g.documents.size(), false);
-    for (size_t k = 0; k < windowScores.size(); ++k) {
-      float& best = res.scores[owner[k]];
-      // NaN propagates, so the finiteness check below still sees a broken window
-      best = !seen[owner[k]] || windowScores[k] > best || std::isnan(windowScores[k]) ? windowScores[k] : best;
-      seen[owner[k]] = true;
-    }
-  } catch (const std::exception& e) {
-    res.error = e.what();
-    res.errorCode = "DECODE_FAILED";
-  }
-  res.computedTokens = stats.computedTokens;
-  for (size_t i = 0; i < res.scores.size() && res.error.empty(); ++i) {
-    if (!std::isfinite(res.scores[i])) {
-      res.error = "document " + std::to_string(i) + " got a non-finite score: the model's weights or parameters are broken";
-      res.errorCode = "DECODE_FAILED";
-      res.errorIndex = static_cast<int32_t>(i);
-    }
-  }
-  return res;
+  decoder_->abortAll();
 }
 
 }  // namespace rerank

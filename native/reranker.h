@@ -2,7 +2,9 @@
 // serialised per Reranker (a llama_context is single-threaded); the JS layer queues requests.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,9 +29,13 @@ struct LoadOptions {
   uint32_t maxSequences = 64;
   std::string flashAttention = "auto";  // auto | on | off
   std::string kvType = "f16";           // f16 | f32: the KV cache's storage type
+  // Pairs of the groups of one score() call share decode calls (fuller batches, what a GPU needs);
+  // off: each group is decoded alone, so its scores do not depend on the others.
+  bool pack = false;
 };
 
 struct Group {
+  uint32_t id = 0;  // the caller's name for it, for cancel()
   std::string instruction;
   std::string query;
   std::vector<std::string> documents;
@@ -38,9 +44,14 @@ struct Group {
   bool sharePrefix = true;
   uint32_t maxChunks = 1;      // > 1: a long document is scored in overlapping windows, best one wins
   uint32_t chunkOverlap = 80;  // tokens each window repeats from the one before
+  // > 0: score documents from the first while their pairs stay within this many tokens (always at
+  // least one); the caller sends the rest again. Bounds how long one call holds the model.
+  uint64_t tokenBudget = 0;
+  std::shared_ptr<std::atomic<bool>> cancelled;  // set by Reranker::cancel
 };
 
 struct GroupResult {
+  uint32_t completed = 0;  // documents scored, from the first (see Group::tokenBudget)
   std::vector<float> scores;
   std::vector<uint32_t> pairTokens;  // tokens evaluated for each document (all its windows)
   std::vector<uint32_t> chunks;      // windows each document was scored in
@@ -50,6 +61,12 @@ struct GroupResult {
   std::string error;
   std::string errorCode;
   int32_t errorIndex = -1;
+};
+
+struct CallResult {
+  std::vector<GroupResult> groups;
+  uint64_t decodeCalls = 0;
+  double decodeMs = 0;
 };
 
 struct ModelInfo {
@@ -71,6 +88,7 @@ struct ModelInfo {
   uint32_t maxSequences = 0;
   std::string flashAttention;
   std::string kvType;
+  bool pack = false;
 };
 
 class Reranker {
@@ -78,14 +96,21 @@ class Reranker {
   // Throws std::runtime_error with the reason when the file cannot be used.
   static std::unique_ptr<Reranker> load(const LoadOptions& options);
 
-  std::vector<GroupResult> score(const std::vector<Group>& groups);
+  CallResult score(std::vector<Group>& groups);
+  // Cancellation, from any thread: a group registered with watch() and then cancelled stops at the
+  // next decode call (its result: errorCode "ABORTED"). abortAll() stops the running call too.
+  std::shared_ptr<std::atomic<bool>> watch(uint32_t id);
+  void unwatch(uint32_t id);
+  void cancel(uint32_t id);
+  void abortAll();
   // Raw tokenization with this model's vocabulary (no prompt around it).
   std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
   const ModelInfo& info() const { return info_; }
 
  private:
   Reranker() = default;
-  GroupResult scoreGroup(const Group& group);
+  // Tokenizes a group's documents into pairs (windows when chunking), within its token budget.
+  GroupResult prepare(const Group& group, std::vector<PairTokens>& pairs, std::vector<size_t>& owner) const;
 
   ModelPtr model_;
   ContextPtr ctx_;
@@ -94,7 +119,9 @@ class Reranker {
   std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
   std::unique_ptr<PairDecoder> decoder_;
   ModelInfo info_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // one score() at a time
+  std::mutex watchMutex_;
+  std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> watched_;
 };
 
 }  // namespace rerank

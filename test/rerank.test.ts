@@ -178,13 +178,17 @@ describe('lifetime', () => {
     await expect(r.rerank(exampleRequest())).rejects.toMatchObject({ code: 'DISPOSED' });
   });
 
-  it('dispose while a request runs lets it finish and rejects the queued ones', async () => {
+  it('dispose while a request runs stops it in native code and rejects it and the queued ones', async () => {
     const r = await Reranker.load({ model: tinyModel('rank') });
-    const running = r.rerank(exampleRequest());
+    // 8 documents of ~2,000 tokens: about 32 decode calls of 512 tokens if nothing stopped them
+    const documents = Array.from({ length: 8 }, (_, i) => `${i} ${'word '.repeat(1900)}`);
+    const running = r.rerank({ query: 'q', documents }).catch((e: unknown) => e);
     const queued = r.rerank(exampleRequest()).catch((e: unknown) => e);
-    r.dispose();
-    expect((await running).results).toHaveLength(5);
+    await r[Symbol.asyncDispose](); // resolves once native code has let go
+    expect(await running).toMatchObject({ code: 'DISPOSED' });
     expect(await queued).toMatchObject({ code: 'DISPOSED' });
+    // stopped before its first decode call, or inside the one already running
+    expect(r.stats.decodeCalls).toBeLessThanOrEqual(1);
   });
 
   it('supports await using (Symbol.asyncDispose)', async () => {

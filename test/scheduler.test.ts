@@ -1,6 +1,7 @@
 // Queueing: large requests are sliced, small ones are not starved, concurrency changes no score.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
+import { nativeModule } from '../lib/native.js';
 import { slicePairs } from '../lib/scheduler.js';
 
 const SLICE_PAIRS = slicePairs(512); // the CPU's default batch
@@ -57,5 +58,65 @@ describe('scheduler', () => {
       expect(want).toBeDefined();
       expect(scoresByIndex(res)).toEqual(want);
     });
+  });
+
+  it('finishes a slice over its token budget in later calls, with the scores its pairs get alone', async () => {
+    // 32-token batches: a slice may hold 32 x 32 = 1,024 tokens, about 3 of these documents
+    const small = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off', batchSize: 32 });
+    try {
+      const documents = Array.from({ length: 10 }, (_, i) => `${i} ${'lorem ipsum dolor '.repeat(80)}`);
+      const budgeted = scoresByIndex(await small.rerank({ query: 'q', documents }));
+      const whole = scoresByIndex(await reranker.rerank({ query: 'q', documents }));
+      expect(budgeted).toHaveLength(documents.length);
+      budgeted.forEach((s, i) => expect(Math.abs(s - whole[i])).toBeLessThan(1e-4));
+    } finally {
+      small.dispose();
+    }
+  });
+
+  it('native code scores documents from the first while they fit the token budget, at least one', async () => {
+    const native = await nativeModule().loadModel({
+      path: tinyModel('rank'), gpu: 'cpu', threads: 2, maxLength: 8192, batchSize: 512, ubatchSize: 512,
+      maxSequences: 64, flashAttention: 'off', kvType: 'f16', pack: false,
+    });
+    try {
+      const group = (documents: string[], tokenBudget: number) => ({
+        id: 1, instruction: 'i', query: 'q', documents, maxLength: 8192, truncate: true, sharePrefix: true,
+        maxChunks: 1, chunkOverlap: 80, tokenBudget,
+      });
+      const documents = Array.from({ length: 6 }, (_, i) => `${i} ${'lorem ipsum '.repeat(100)}`);
+      const [all] = (await native.score([group(documents, 0)])).groups;
+      expect(all.completed).toBe(6);
+      const perPair = all.pairTokens[0];
+      const [some] = (await native.score([group(documents, perPair * 2.5)])).groups;
+      expect(some.completed).toBe(2);
+      expect(Array.from(some.scores)).toEqual(Array.from(all.scores).slice(0, 2));
+      const [one] = (await native.score([group(documents, 1)])).groups;
+      expect(one.completed).toBe(1);
+    } finally {
+      native.dispose();
+    }
+  });
+
+  it('an aborted request stops in native code at its next decode call', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    try {
+      await r.rerank({ query: 'q', documents: ['warm-up'] });
+      const small = { query: 'q', documents: ['a', 'b'] };
+      const before = r.stats.decodeCalls;
+      await r.rerank(small);
+      const smallCalls = r.stats.decodeCalls - before;
+      // 8 documents of ~2,000 tokens: about 32 decode calls of 512 tokens if nothing stopped them
+      const ctl = new AbortController();
+      const big = r.rerank({ query: 'q', documents: Array.from({ length: 8 }, (_, i) => `${i} ${'word '.repeat(1900)}`), signal: ctl.signal });
+      ctl.abort(); // native code already has the request: it is cancelled there
+      await expect(big).rejects.toMatchObject({ code: 'ABORTED' });
+      const start = r.stats.decodeCalls;
+      await r.rerank(small); // runs after the cancelled call has returned
+      expect(r.stats.decodeCalls - start).toBeLessThanOrEqual(smallCalls + 1);
+      expect(r.stats.requests).toBe(3);
+    } finally {
+      r.dispose();
+    }
   });
 });

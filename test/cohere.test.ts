@@ -1,7 +1,7 @@
 // POST /v2/rerank with Cohere's official client (cohere-ai's CohereClientV2, its base URL set to
 // the server on 127.0.0.1): the client's own rerank() gets the library's ranking, and its errors
 // arrive as the client's typed errors with Cohere's body shape.
-import { CohereClientV2, CohereError } from 'cohere-ai';
+import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { RerankServer, buildServer } from '../lib/server/app.js';
@@ -97,6 +97,14 @@ describe("Cohere's client against POST /v2/rerank", () => {
     expect(res.statusCode).toBe(503);
     expect(Object.keys(res.json()).sort()).toEqual(['id', 'message']);
     await loading.app.close();
+  });
+});
+
+describe("Cohere's v1 client against POST /v1/rerank", () => {
+  it('gets the same ranking and documents: /v1/rerank has the v1 shape', async () => {
+    const expected = await reranker.rerank({ query, documents, top_n: 2, return_documents: true });
+    const res = await new CohereClient({ token: 'k3y', baseUrl: origin }).rerank({ model: 'm', query, documents, topN: 2, returnDocuments: true });
+    expect(res.results).toEqual(expected.results.map((r) => ({ index: r.index, relevanceScore: r.relevance_score, document: r.document })));
   });
 });
 

@@ -120,5 +120,11 @@ describe('truncateToTokens', () => {
       expect((await tokenize(cut + nextCodePoint)).length).toBeGreaterThan(max);
     }
     expect(await truncateToTokens(tokenize, text, 1000)).toBe(text);
+    // Long texts: the answer is found beyond the first place looked at, and before it.
+    for (const [long, max] of [['a'.repeat(3000), 40], ['word '.repeat(600), 300]] as const) {
+      const cut = await truncateToTokens(tokenize, long, max);
+      expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
+      expect((await tokenize(long.slice(0, cut.length + 1))).length).toBeGreaterThan(max);
+    }
   });
 });

@@ -90,20 +90,29 @@ export function toCohereResponse(id: string, response: RerankResponse, documents
   };
 }
 
+/** Characters per token to look at first: a token rarely spans more, so most searches stay short. */
+const PROBE_CHARS_PER_TOKEN = 8;
+
 /**
  * The longest prefix of `text` of at most `maxTokens` tokens (max_tokens_per_doc). A token is at
  * least one UTF-8 byte, so a text of no more bytes than that is never tokenized.
  */
 export async function truncateToTokens(tokenize: (text: string) => Promise<number[]>, text: string, maxTokens: number): Promise<string> {
   if (Buffer.byteLength(text) <= maxTokens) return text;
-  if ((await tokenize(text)).length <= maxTokens) return text;
+  // Never end between the two halves of a surrogate pair.
+  const boundary = (end: number) => (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]) ? end - 1 : end);
+  const fitsIn = async (end: number) => (await tokenize(text.slice(0, end))).length <= maxTokens;
+  // Invariant: the prefix of `fits` characters fits, the one of `tooLong` does not.
   let fits = 0;
   let tooLong = text.length;
+  const probe = boundary(Math.min(text.length, maxTokens * PROBE_CHARS_PER_TOKEN));
+  if (!(await fitsIn(probe))) tooLong = probe;
+  else if (probe === text.length || (await fitsIn(text.length))) return text;
+  else fits = probe;
   while (tooLong - fits > 1) {
-    let mid = (fits + tooLong) >>> 1;
-    if (/[\uDC00-\uDFFF]/.test(text[mid])) mid--; // never split a surrogate pair
+    const mid = boundary((fits + tooLong) >>> 1);
     if (mid <= fits) break;
-    if ((await tokenize(text.slice(0, mid))).length <= maxTokens) fits = mid;
+    if (await fitsIn(mid)) fits = mid;
     else tooLong = mid;
   }
   return text.slice(0, fits);

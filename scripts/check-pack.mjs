@@ -47,6 +47,10 @@ mkdirSync(app);
 writeFileSync(join(app, 'package.json'), '{"name":"app","private":true,"type":"module"}');
 execFileSync('npm', ['install', '--no-audit', '--no-fund', platformTgz, mainTgz], { cwd: app, env, stdio: 'inherit' });
 if (existsSync(join(app, 'node_modules', 'llama-rerank', 'build'))) throw new Error('the install built from source');
+// The frameworks of llama-rerank/langchain and /llamaindex are optional peers: never installed with it.
+for (const peer of ['@langchain/core', '@llamaindex/core']) {
+  if (existsSync(join(app, 'node_modules', peer))) throw new Error(`npm installed the optional peer ${peer}`);
+}
 
 const model = execFileSync(process.execPath, ['-e',
   "import('./dist/models/test-models.js').then(m => console.log(m.ensureTestModel({ shape: 'tiny', kind: 'rank', seed: 1 })))"],

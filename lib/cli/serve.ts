@@ -4,14 +4,19 @@ import { Reranker } from '../reranker.js';
 import { DEFAULT_LIMITS, buildServer } from '../server/app.js';
 import { LOAD_FLAGS, LOAD_USAGE, UsageError, integerFlag, loadOptions, parse, requireModel } from './args.js';
 
+const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
 export const SERVE_USAGE = `Usage: llama-rerank serve --model M [--host 127.0.0.1] [--port 8080] [options]
 
-Serves POST /v1/rerank (and /rerank), GET /v1/models and GET /health.
+Serves POST /v1/rerank (and /rerank), POST /v2/rerank (Cohere's), GET /v1/models, GET /health,
+GET /metrics (Prometheus) and GET /openapi.json.
 ${LOAD_USAGE}
       --host H            address to listen on (default 127.0.0.1)
       --port P            port (default 8080; 0 picks a free one)
       --body-limit B      largest request body in bytes (default ${DEFAULT_LIMITS.bodyLimit})
       --max-documents N   most documents per request (default ${DEFAULT_LIMITS.maxDocuments})
+      --log-level L       JSON-lines log on stdout: ${LOG_LEVELS.join(', ')} (default warn;
+                          info logs every request with its id)
 Environment: LLAMA_RERANK_API_KEY requires \`Authorization: Bearer <key>\` on every route but /health.`;
 
 export async function serve(argv: string[]): Promise<void> {
@@ -21,7 +26,9 @@ export async function serve(argv: string[]): Promise<void> {
     port: { type: 'string', default: '8080' },
     'body-limit': { type: 'string' },
     'max-documents': { type: 'string' },
+    'log-level': { type: 'string', default: 'warn' },
   });
+  if (!LOG_LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const model = requireModel(values);
   const port = integerFlag(values.port, 'port', 0)!;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
@@ -31,8 +38,8 @@ export async function serve(argv: string[]): Promise<void> {
     reranker: resolveModel(model).then((path) => Reranker.load({ ...options, model: path })),
     modelName: modelDisplayName(model),
     apiKey: process.env.LLAMA_RERANK_API_KEY || undefined,
-    // Server faults only: one line per request would drown them.
-    logger: { level: 'warn' },
+    // By default server faults only: one line per request would drown them.
+    logger: { level: values['log-level'] },
     limits: {
       bodyLimit: integerFlag(values['body-limit'], 'body-limit'),
       maxDocuments: integerFlag(values['max-documents'], 'max-documents'),

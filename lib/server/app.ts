@@ -1,11 +1,14 @@
 // The HTTP server: the hosted rerank API (POST /v1/rerank) over one loaded Reranker, on fastify.
 // buildServer() only builds it, so tests drive it with fastify's inject() and the CLI and the load
 // test listen on a port.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Reranker } from '../reranker.js';
-import type { RerankRequest } from '../types.js';
+import type { RerankRequest, RerankResponse } from '../types.js';
+import { COHERE_RERANK_ROUTE, registerCohereRoutes } from './cohere.js';
 import { HttpError, errorBody, toErrorResponse } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { AJV_OPTIONS, rerankBodySchema } from './schema.js';
 
 export interface ServerLimits {
@@ -34,12 +37,15 @@ export interface ServerOptions {
 }
 
 /** The routes that run the model: 503 until it is loaded and once shutdown begins. */
-const RERANK_ROUTES = ['/v1/rerank', '/rerank'];
+const HOSTED_RERANK_ROUTES = ['/v1/rerank', '/rerank'];
+const RERANK_ROUTES = [...HOSTED_RERANK_ROUTES, COHERE_RERANK_ROUTE];
 
 export type ServerState = 'loading' | 'ready' | 'failed' | 'closing' | 'closed';
 
 export interface RerankServer {
   app: FastifyInstance;
+  /** GET /metrics' registry (prom-client). */
+  metrics: ServerMetrics;
   readonly state: ServerState;
   /** Settles with the model's load: rejects when it failed. */
   readonly loaded: Promise<void>;
@@ -73,7 +79,10 @@ export function buildServer(options: ServerOptions): RerankServer {
     // 503 during shutdown is ours, in the API's error shape, not fastify's.
     return503OnClosing: false,
     ajv: { customOptions: AJV_OPTIONS },
+    // Request logs' reqId; also the `id` of /v2/rerank's answers.
+    genReqId: () => randomUUID(),
   });
+  registerOpenApi(app, { apiKey: Boolean(options.apiKey) });
   let state: ServerState = 'loading';
   let reranker: Reranker | undefined;
   let loadError: Error | undefined;
@@ -82,10 +91,14 @@ export function buildServer(options: ServerOptions): RerankServer {
   const idleWaiters: (() => void)[] = [];
   const untilIdle = () => (active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r)));
   const authorized = options.apiKey ? bearerCheck(options.apiKey) : undefined;
+  const metrics = new ServerMetrics(() => active);
+  metrics.attach(app);
+  const started = performance.now();
 
   const loaded = Promise.resolve(options.reranker).then(
     (r) => {
       reranker = r;
+      metrics.modelReady(r, options.modelName, (performance.now() - started) / 1000);
       if (state === 'loading') state = 'ready';
       else if (options.disposeOnShutdown !== false) r.dispose(); // loaded after shutdown began
     },
@@ -146,15 +159,18 @@ export function buildServer(options: ServerOptions): RerankServer {
     data: [{ id: options.modelName, object: 'model', created: 0, owned_by: 'llama-rerank' }],
   }));
 
-  const rerankRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** Every rerank route's one path to the model. */
+  const score = async (reply: FastifyReply, body: RerankRequest): Promise<RerankResponse> => {
     // A client that hangs up drops its request from the queue instead of leaving work behind.
     const abort = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    return reranker!.rerank({ ...(request.body as RerankRequest), signal: abort.signal });
+    return metrics.rerank(reranker!, { ...body, signal: abort.signal });
   };
-  for (const url of RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);
+  const rerankRoute = (request: FastifyRequest, reply: FastifyReply) => score(reply, request.body as RerankRequest);
+  for (const url of HOSTED_RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);
+  registerCohereRoutes(app, { maxDocuments: limits.maxDocuments, score, tokenize: (text) => reranker!.tokenize(text) });
 
   let closed: Promise<void> | undefined;
   const shutdown = () => {
@@ -176,6 +192,7 @@ export function buildServer(options: ServerOptions): RerankServer {
 
   return {
     app,
+    metrics,
     get state() {
       return state;
     },

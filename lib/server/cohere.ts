@@ -1,0 +1,146 @@
+// POST /v2/rerank: Cohere's v2 rerank API, so its official client (`CohereClientV2` with its base
+// URL set) and code written for it work unchanged. Its request, answer and error shapes differ from
+// /v1/rerank's; the scoring is the same path (request → validation → scheduler → native).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RerankRequest, RerankResponse } from '../types.js';
+import { rerankResultSchema } from './answer-schema.js';
+import { toErrorResponse } from './errors.js';
+
+export const COHERE_RERANK_ROUTE = '/v2/rerank';
+
+/** Cohere's default for max_tokens_per_doc. */
+export const DEFAULT_MAX_TOKENS_PER_DOC = 4096;
+
+/** Cohere bills one search unit per query with up to 100 documents. */
+const DOCUMENTS_PER_SEARCH_UNIT = 100;
+
+export function cohereRerankBodySchema(maxDocuments: number) {
+  return {
+    type: 'object',
+    required: ['model', 'query', 'documents'],
+    // As on /v1/rerank: a field we do not know is refused, never silently ignored.
+    additionalProperties: false,
+    properties: {
+      // Any value: the server serves the one model it was started with.
+      model: { type: 'string' },
+      query: { type: 'string', minLength: 1 },
+      documents: { type: 'array', minItems: 1, maxItems: maxDocuments, items: { type: 'string' } },
+      top_n: { type: 'integer', minimum: 1 },
+      max_tokens_per_doc: { type: 'integer', minimum: 1 },
+      // Cohere's scheduling hint; one server queues fairly instead (see the README).
+      priority: { type: 'integer', minimum: 0 },
+    },
+  } as const;
+}
+
+export interface CohereRerankBody {
+  model: string;
+  query: string;
+  documents: string[];
+  top_n?: number;
+  max_tokens_per_doc?: number;
+  priority?: number;
+}
+
+export interface CohereRerankResponse {
+  id: string;
+  results: { index: number; relevance_score: number }[];
+  meta: {
+    api_version: { version: '2' };
+    billed_units: { search_units: number };
+    tokens: { input_tokens: number };
+  };
+}
+
+/** The answer's schema, for GET /openapi.json (the tests check answers against it). */
+export const cohereRerankResponseSchema = {
+  type: 'object',
+  required: ['id', 'results', 'meta'],
+  properties: {
+    id: { type: 'string' },
+    results: { type: 'array', items: rerankResultSchema({ document: false }) },
+    meta: {
+      type: 'object',
+      properties: {
+        api_version: { type: 'object', properties: { version: { type: 'string' } } },
+        billed_units: { type: 'object', properties: { search_units: { type: 'integer' } } },
+        tokens: { type: 'object', properties: { input_tokens: { type: 'integer' } } },
+      },
+    },
+  },
+} as const;
+
+/** Cohere's error body. */
+export const cohereErrorSchema = {
+  type: 'object',
+  required: ['id', 'message'],
+  additionalProperties: false,
+  properties: { id: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+export function toCohereResponse(id: string, response: RerankResponse, documents: number): CohereRerankResponse {
+  return {
+    id,
+    results: response.results.map(({ index, relevance_score }) => ({ index, relevance_score })),
+    meta: {
+      api_version: { version: '2' },
+      billed_units: { search_units: Math.max(1, Math.ceil(documents / DOCUMENTS_PER_SEARCH_UNIT)) },
+      tokens: { input_tokens: response.usage.prompt_tokens },
+    },
+  };
+}
+
+/** Characters per token to look at first: a token rarely spans more, so most searches stay short. */
+const PROBE_CHARS_PER_TOKEN = 8;
+
+/**
+ * The longest prefix of `text` of at most `maxTokens` tokens (max_tokens_per_doc). A token is at
+ * least one UTF-8 byte, so a text of no more bytes than that is never tokenized.
+ */
+export async function truncateToTokens(tokenize: (text: string) => Promise<number[]>, text: string, maxTokens: number): Promise<string> {
+  if (Buffer.byteLength(text) <= maxTokens) return text;
+  // Never end between the two halves of a surrogate pair.
+  const boundary = (end: number) => (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]) ? end - 1 : end);
+  const fitsIn = async (end: number) => (await tokenize(text.slice(0, end))).length <= maxTokens;
+  // Invariant: the prefix of `fits` characters fits, the one of `tooLong` does not.
+  let fits = 0;
+  let tooLong = text.length;
+  const probe = boundary(Math.min(text.length, maxTokens * PROBE_CHARS_PER_TOKEN));
+  if (!(await fitsIn(probe))) tooLong = probe;
+  else if (probe === text.length || (await fitsIn(text.length))) return text;
+  else fits = probe;
+  while (tooLong - fits > 1) {
+    const mid = boundary((fits + tooLong) >>> 1);
+    if (mid <= fits) break;
+    if (await fitsIn(mid)) fits = mid;
+    else tooLong = mid;
+  }
+  return text.slice(0, fits);
+}
+
+export interface CohereRouteOptions {
+  maxDocuments: number;
+  /** The server's one scoring path (abort on disconnect, metrics). */
+  score(reply: FastifyReply, body: RerankRequest): Promise<RerankResponse>;
+  tokenize(text: string): Promise<number[]>;
+}
+
+/** Registers POST /v2/rerank in a scope of its own, whose errors take Cohere's shape `{ id, message }`. */
+export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteOptions): void {
+  void app.register(async (scope) => {
+    scope.setErrorHandler((err, request, reply) => {
+      const [status, body] = toErrorResponse(err as Error);
+      if (status >= 500 && status !== 503) request.log.error(err);
+      if (status === 401) reply.header('www-authenticate', 'Bearer');
+      // Cohere answers an invalid body with 400 where /v1/rerank says 422.
+      return reply.code(status === 422 ? 400 : status).send({ id: request.id, message: body.error.message });
+    });
+    scope.post(COHERE_RERANK_ROUTE, { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
+      const body = request.body as CohereRerankBody;
+      const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;
+      const documents = await Promise.all(body.documents.map((d) => truncateToTokens(options.tokenize, d, maxTokens)));
+      const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n });
+      return toCohereResponse(request.id, response, documents.length);
+    });
+  });
+}

@@ -1,0 +1,130 @@
+// POST /v2/rerank with Cohere's official client (cohere-ai's CohereClientV2, its base URL set to
+// the server on 127.0.0.1): the client's own rerank() gets the library's ranking, and its errors
+// arrive as the client's typed errors with Cohere's body shape.
+import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Reranker } from '../lib/index.js';
+import { RerankServer, buildServer } from '../lib/server/app.js';
+import { truncateToTokens } from '../lib/server/cohere.js';
+import { exampleRequest, tinyModel } from './helpers.js';
+
+let reranker: Reranker;
+let server: RerankServer;
+let origin: string;
+beforeAll(async () => {
+  reranker = await Reranker.load({ model: tinyModel('rank'), flashAttention: 'off' });
+  server = buildServer({ reranker, modelName: 'tiny', apiKey: 'k3y', disposeOnShutdown: false });
+  origin = await server.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await server.shutdown();
+  reranker.dispose();
+});
+
+const client = (token = 'k3y') => new CohereClientV2({ token, baseUrl: origin });
+const { query, documents } = exampleRequest() as { query: string; documents: string[] };
+
+/** What the client throws: its status and the body the server sent. */
+async function clientError(call: Promise<unknown>): Promise<{ statusCode?: number; body: Record<string, unknown> }> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CohereError);
+  return err as { statusCode?: number; body: Record<string, unknown> };
+}
+
+describe("Cohere's client against POST /v2/rerank", () => {
+  it("gets the library's ranking, scores and token count through the client's own rerank()", async () => {
+    const expected = await reranker.rerank({ query, documents, top_n: 3 });
+    const res = await client().rerank({ model: 'rerank-v3.5', query, documents, topN: 3 });
+    expect(res.results.map((r) => r.index)).toEqual(expected.results.map((r) => r.index));
+    expect(res.results.map((r) => r.relevanceScore)).toEqual(expected.results.map((r) => r.relevance_score));
+    expect(res.meta?.tokens?.inputTokens).toBe(expected.usage.prompt_tokens);
+    expect(res.meta?.billedUnits?.searchUnits).toBe(1);
+    expect(res.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('ranks every document when top_n is absent', async () => {
+    const expected = await reranker.rerank({ query, documents });
+    const res = await client().rerank({ model: 'm', query, documents });
+    expect(res.results.map((r) => [r.index, r.relevanceScore])).toEqual(expected.results.map((r) => [r.index, r.relevance_score]));
+  });
+
+  it('cuts each document to max_tokens_per_doc tokens', async () => {
+    const long = `${documents[3]} `.repeat(20);
+    const max = 12;
+    const res = await client().rerank({ model: 'm', query, documents: [long, documents[0]], maxTokensPerDoc: max });
+    const cut = await Promise.all([long, documents[0]].map((d) => truncateToTokens((t) => reranker.tokenize(t), d, max)));
+    expect(cut[0].length).toBeLessThan(long.length);
+    const expected = await reranker.rerank({ query, documents: cut });
+    expect(res.results.map((r) => [r.index, r.relevanceScore])).toEqual(expected.results.map((r) => [r.index, r.relevance_score]));
+    expect(res.meta?.tokens?.inputTokens).toBe(expected.usage.prompt_tokens);
+    const whole = await reranker.rerank({ query, documents: [long, documents[0]] });
+    expect(expected.usage.prompt_tokens).toBeLessThan(whole.usage.prompt_tokens);
+  });
+
+  it("answers an invalid request with 400 and Cohere's { id, message }", async () => {
+    const err = await clientError(client().rerank({ model: 'm', query, documents: [] }));
+    expect(err.statusCode).toBe(400);
+    expect(Object.keys(err.body).sort()).toEqual(['id', 'message']);
+    expect(err.body.message).toMatch(/documents/);
+  });
+
+  it('refuses a wrong key with 401 in the same shape', async () => {
+    const err = await clientError(client('wrong').rerank({ model: 'm', query, documents }));
+    expect(err.statusCode).toBe(401);
+    expect(Object.keys(err.body).sort()).toEqual(['id', 'message']);
+  });
+
+  it('refuses what v2 does not take: { text } documents, unknown fields (400)', async () => {
+    const post = (body: object) =>
+      fetch(`${origin}/v2/rerank`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: 'Bearer k3y', 'content-type': 'application/json' } });
+    for (const body of [
+      { model: 'm', query, documents: [{ text: 'a' }] },
+      { model: 'm', query, documents, return_documents: true },
+      { query, documents },
+    ]) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(Object.keys(await res.json()).sort()).toEqual(['id', 'message']);
+    }
+  });
+
+  it("says 503 in Cohere's shape while the model loads", async () => {
+    const loading = buildServer({ reranker: new Promise<Reranker>(() => {}), modelName: 'tiny' });
+    const res = await loading.app.inject({ method: 'POST', url: '/v2/rerank', payload: { model: 'm', query, documents } });
+    expect(res.statusCode).toBe(503);
+    expect(Object.keys(res.json()).sort()).toEqual(['id', 'message']);
+    await loading.app.close();
+  });
+});
+
+describe("Cohere's v1 client against POST /v1/rerank", () => {
+  it('gets the same ranking and documents: /v1/rerank has the v1 shape', async () => {
+    const expected = await reranker.rerank({ query, documents, top_n: 2, return_documents: true });
+    const res = await new CohereClient({ token: 'k3y', baseUrl: origin }).rerank({ model: 'm', query, documents, topN: 2, returnDocuments: true });
+    expect(res.results).toEqual(expected.results.map((r) => ({ index: r.index, relevanceScore: r.relevance_score, document: r.document })));
+  });
+});
+
+describe('truncateToTokens', () => {
+  it('keeps the longest prefix of at most n tokens, and short texts untouched', async () => {
+    const tokenize = (t: string) => reranker.tokenize(t);
+    const text = 'Washington, D.C. is the capital of the United States. 🇺🇸 Its name honours George Washington.';
+    for (const max of [1, 5, 9, 17]) {
+      const cut = await truncateToTokens(tokenize, text, max);
+      expect(text.startsWith(cut)).toBe(true);
+      expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
+      const nextCodePoint = String.fromCodePoint(text.codePointAt(cut.length)!);
+      expect((await tokenize(cut + nextCodePoint)).length).toBeGreaterThan(max);
+    }
+    expect(await truncateToTokens(tokenize, text, 1000)).toBe(text);
+    // Long texts: the answer is found beyond the first place looked at, and before it.
+    for (const [long, max] of [['a'.repeat(3000), 40], ['word '.repeat(600), 300]] as const) {
+      const cut = await truncateToTokens(tokenize, long, max);
+      expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
+      expect((await tokenize(long.slice(0, cut.length + 1))).length).toBeGreaterThan(max);
+    }
+  });
+});

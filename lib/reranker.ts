@@ -5,7 +5,7 @@ import { RerankAbortError, RerankError } from './errors.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
-import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
+import type { LoadOptions, ModelInfo, RerankHooks, RerankRequest, RerankResponse, RerankStats } from './types.js';
 import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } from './validate.js';
 
 /** Tokens each window of a chunked document repeats from the one before. */
@@ -70,7 +70,7 @@ export class Reranker implements AsyncDisposable {
   }
 
   /** Scores every document against the query; results from most to least relevant. */
-  async rerank(request: RerankRequest): Promise<RerankResponse> {
+  async rerank(request: RerankRequest, hooks: RerankHooks = {}): Promise<RerankResponse> {
     this.live();
     const valid: ValidRequest = validateRequest(request);
     if (valid.signal?.aborted) throw new RerankAbortError(valid.signal.reason);
@@ -86,6 +86,7 @@ export class Reranker implements AsyncDisposable {
         chunkOverlap: CHUNK_OVERLAP,
       },
       valid.signal,
+      hooks.onStart,
     );
     const response = buildResponse(valid, scored);
     this.totals.requests++;

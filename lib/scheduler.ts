@@ -26,6 +26,16 @@ export function sliceTokens(batchSize: number): number {
   return 32 * batchSize;
 }
 
+function started(job: Job): void {
+  const onStart = job.onStart;
+  job.onStart = undefined;
+  try {
+    onStart?.();
+  } catch {
+    // an observer's failure is not the request's
+  }
+}
+
 /** Slices per native call (one per waiting request). */
 const SLICES_PER_CALL = 8;
 
@@ -52,6 +62,7 @@ interface Job {
   resolve: (r: ScheduledResult) => void;
   reject: (e: Error) => void;
   detach?: () => void;
+  onStart?: () => void; // once, when its first slice goes to native code
 }
 
 export class Scheduler {
@@ -68,7 +79,7 @@ export class Scheduler {
     this.budget = sliceTokens(batchSize);
   }
 
-  submit(group: Omit<NativeGroup, 'id' | 'tokenBudget'>, signal?: AbortSignal): Promise<ScheduledResult> {
+  submit(group: Omit<NativeGroup, 'id' | 'tokenBudget'>, signal?: AbortSignal, onStart?: () => void): Promise<ScheduledResult> {
     return new Promise((resolve, reject) => {
       const { documents, ...rest } = group;
       const job: Job = {
@@ -81,6 +92,7 @@ export class Scheduler {
         result: { scores: [], pairTokens: [], computedTokens: 0 },
         resolve,
         reject,
+        onStart,
       };
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1; // native ids are 32-bit
       if (signal) {
@@ -114,6 +126,7 @@ export class Scheduler {
     const slices: NativeGroup[] = batch.map((job) => {
       job.inFlight = true;
       this.inFlight.add(job);
+      if (job.next === 0) started(job);
       return { ...job.group, id: job.id, documents: job.documents.slice(job.next, job.next + this.slice), tokenBudget: this.budget };
     });
     this.running = native

@@ -111,6 +111,12 @@ export interface DeviceInfo {
   memoryTotal: number;
 }
 
+/** Observers of one rerank() call. */
+export interface RerankHooks {
+  /** Called once, when native code starts on the request (the end of its queue wait). */
+  onStart?: () => void;
+}
+
 /** Running totals of one Reranker, for monitoring and benchmarks. */
 export interface RerankStats {
   requests: number;

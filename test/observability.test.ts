@@ -96,7 +96,7 @@ describe('GET /metrics', () => {
     expect(value(samples, 'llama_rerank_model_load_seconds', labels)).toBeGreaterThanOrEqual(0);
     expect(value(samples, 'llama_rerank_requests_in_flight')).toBe(0);
     expect(value(samples, 'llama_rerank_worker_restarts_total')).toBe(0);
-    expect(value(samples, 'llama_rerank_queue_wait_seconds_count', labels)).toBeUndefined(); // this model does not report its start
+    expect(value(samples, 'llama_rerank_queue_wait_seconds_count', labels)).toBe(3); // the scheduler reports each start
     expect(types.get('llama_rerank_requests_total')).toBe('counter');
     expect(types.get('llama_rerank_request_duration_seconds')).toBe('histogram');
     expect(types.get('llama_rerank_queue_wait_seconds')).toBe('histogram');

@@ -119,4 +119,14 @@ describe('scheduler', () => {
       r.dispose();
     }
   });
+
+  it('reports when native code starts on a request, once, after the requests ahead of it started', async () => {
+    const events: string[] = [];
+    const large = reranker.rerank({ query: 'q', documents: docs(SLICE_PAIRS * 3) }, { onStart: () => events.push('large started') });
+    const small = reranker.rerank({ query: 'q', documents: docs(2) }, { onStart: () => events.push('small started') });
+    await Promise.all([large.then(() => events.push('large done')), small.then(() => events.push('small done'))]);
+    expect(events.filter((e) => e === 'large started')).toHaveLength(1);
+    expect(events.indexOf('large started')).toBe(0);
+    expect(events.indexOf('small started')).toBeLessThan(events.indexOf('small done'));
+  });
 });

@@ -3,9 +3,14 @@
 // test listen on a port.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { RerankError } from '../errors.js';
 import type { Reranker } from '../reranker.js';
 import type { RerankRequest } from '../types.js';
+import { readBodiesAsJson } from './body.js';
+import { clientErrorHandler } from './client-errors.js';
+import { clientGoneSignal, onSettled } from './connection.js';
 import { HttpError, errorBody, toErrorResponse } from './errors.js';
+import { trackRouteMethods } from './methods.js';
 import { AJV_OPTIONS, rerankBodySchema } from './schema.js';
 
 export interface ServerLimits {
@@ -15,9 +20,19 @@ export interface ServerLimits {
   maxDocuments: number;
   /** How long shutdown() waits for requests in flight before cutting their connections. */
   shutdownTimeoutMs: number;
+  /** A client must send a request's headers within this time (408 and the connection closed beyond). */
+  headersTimeoutMs: number;
+  /** ...and the whole request, body included, within this time. Computing the answer is not bounded. */
+  requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 8 * 1024 * 1024, maxDocuments: 1000, shutdownTimeoutMs: 30_000 };
+export const DEFAULT_LIMITS: ServerLimits = {
+  bodyLimit: 8 * 1024 * 1024,
+  maxDocuments: 1000,
+  shutdownTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+};
 
 export interface ServerOptions {
   /** The model, or its load in progress: until it settles the server answers 503. */
@@ -47,8 +62,16 @@ export interface RerankServer {
   shutdown(): Promise<void>;
 }
 
+/** Why a key could never be presented as `Bearer <key>` (one run of visible ASCII), or undefined. */
+export function apiKeyProblem(apiKey: string): string | undefined {
+  if (/^[\x21-\x7e]+$/.test(apiKey)) return undefined;
+  return 'must be visible ASCII characters without spaces (a Bearer token): no client could send it';
+}
+
 /** Compares the presented key in constant time: both sides are hashed to the same length first. */
 function bearerCheck(apiKey: string): (header: string | undefined) => boolean {
+  const problem = apiKeyProblem(apiKey);
+  if (problem) throw new RerankError('INVALID_OPTIONS', `apiKey: ${problem}`, 'apiKey');
   const digest = (s: string) => createHash('sha256').update(s).digest();
   const expected = digest(apiKey);
   return (header) => {
@@ -73,7 +96,14 @@ export function buildServer(options: ServerOptions): RerankServer {
     // 503 during shutdown is ours, in the API's error shape, not fastify's.
     return503OnClosing: false,
     ajv: { customOptions: AJV_OPTIONS },
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the timeouts on this interval: a tenth of the shorter one keeps them close to exact.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10) },
+    clientErrorHandler,
   });
+  // A client that shuts only its sending side still reads its answers (see connection.ts).
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  const allowedMethods = trackRouteMethods(app);
   let state: ServerState = 'loading';
   let reranker: Reranker | undefined;
   let loadError: Error | undefined;
@@ -102,9 +132,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     return new HttpError(503, code, loadError && state === 'failed' ? `${message}: ${loadError.message}` : message);
   };
 
-  // JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded, and the rerank
-  // examples of llama-server and others rely on it being read as JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  readBodiesAsJson(app);
 
   app.addHook('onRequest', async (request, reply) => {
     if (authorized && request.routeOptions.url !== '/health' && !authorized(request.headers.authorization)) {
@@ -113,8 +141,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     if (!RERANK_ROUTES.includes(request.routeOptions.url ?? '')) return;
     if (state !== 'ready') throw notReady();
     active++;
-    // 'close' comes once the response is sent or the client is gone, whichever happens.
-    reply.raw.once('close', () => {
+    onSettled(request.raw, reply.raw, () => {
       if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
     });
   });
@@ -131,9 +158,12 @@ export function buildServer(options: ServerOptions): RerankServer {
     return reply.code(status).send(body);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const allow = allowedMethods(request.url);
+    if (allow.length === 0) return reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
+    reply.header('allow', allow.join(', '));
+    return reply.code(405).send(errorBody(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.url.split('?')[0]} (allowed: ${allow.join(', ')})`));
+  });
 
   app.get('/health', async (_request, reply) => {
     if (state === 'ready') return { status: 'ok', model: options.modelName };
@@ -148,11 +178,7 @@ export function buildServer(options: ServerOptions): RerankServer {
 
   const rerankRoute = async (request: FastifyRequest, reply: FastifyReply) => {
     // A client that hangs up drops its request from the queue instead of leaving work behind.
-    const abort = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
-    return reranker!.rerank({ ...(request.body as RerankRequest), signal: abort.signal });
+    return reranker!.rerank({ ...(request.body as RerankRequest), signal: clientGoneSignal(request.raw, reply.raw) });
   };
   for (const url of RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);
 

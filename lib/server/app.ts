@@ -10,8 +10,9 @@ import { readBodiesAsJson } from './body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { clientGoneSignal, onSettled } from './connection.js';
 import { HttpError, errorBody, toErrorResponse } from './errors.js';
-import { trackRouteMethods } from './methods.js';
+import { notFoundHandler } from './methods.js';
 import { AJV_OPTIONS, rerankBodySchema } from './schema.js';
+import { timeoutOptions } from './timeouts.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes (413 beyond). */
@@ -96,14 +97,12 @@ export function buildServer(options: ServerOptions): RerankServer {
     // 503 during shutdown is ours, in the API's error shape, not fastify's.
     return503OnClosing: false,
     ajv: { customOptions: AJV_OPTIONS },
-    requestTimeout: limits.requestTimeoutMs,
-    // Node checks the timeouts on this interval: a tenth of the shorter one keeps them close to exact.
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10) },
+    ...timeoutOptions(limits.headersTimeoutMs, limits.requestTimeoutMs),
     clientErrorHandler,
   });
   // A client that shuts only its sending side still reads its answers (see connection.ts).
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  const allowedMethods = trackRouteMethods(app);
+  const notFound = notFoundHandler(app);
   let state: ServerState = 'loading';
   let reranker: Reranker | undefined;
   let loadError: Error | undefined;
@@ -158,12 +157,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     return reply.code(status).send(body);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const allow = allowedMethods(request.url);
-    if (allow.length === 0) return reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
-    reply.header('allow', allow.join(', '));
-    return reply.code(405).send(errorBody(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.url.split('?')[0]} (allowed: ${allow.join(', ')})`));
-  });
+  app.setNotFoundHandler(notFound);
 
   app.get('/health', async (_request, reply) => {
     if (state === 'ready') return { status: 'ok', model: options.modelName };

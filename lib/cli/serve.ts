@@ -68,6 +68,7 @@ export async function serve(argv: string[]): Promise<void> {
   startLoading();
 
   let stopping = false;
+  let loadSettled = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(130); // a second signal: the user does not want to wait
     stopping = true;
@@ -82,7 +83,6 @@ export async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  let loadSettled = false;
   try {
     await server.loaded;
     loadSettled = true;

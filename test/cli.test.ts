@@ -1,10 +1,12 @@
 // The `llama-rerank` command, run as a user runs it: node on the compiled dist/lib/cli/main.js
 // (`npm test` compiles first), with documents on stdin and in files, and `serve` until SIGTERM.
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ServerResponse, createServer as createHttpServer } from 'node:http';
+import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { packageRoot } from '../models/paths.js';
 import { findKnownModel } from '../models/registry.js';
@@ -160,5 +162,163 @@ describe('llama-rerank doctor', () => {
     expect(report.devices.some((d: { type: string }) => d.type === 'cpu')).toBe(true);
     const text = await run(['doctor'], { env: { LLAMA_RERANK_BACKEND_PATH: '' } });
     expect(text.stdout).toMatch(/^backend: +cpu/m);
+  });
+});
+
+describe('command-line mistakes and failures', () => {
+  const input = 'a\nb\n';
+
+  it('exit code 2 for a flag value the library would refuse', async () => {
+    const cases = [
+      ['--gpu', 'banana'],
+      ['--threads', '5000'],
+      ['--max-length', '10'],
+      ['--query', '   '],
+      ['--instruction', ''],
+      ['--top-n', '0x2'],
+      ['--top-n', ' 2 '],
+      ['--top-n', '1e0'],
+    ];
+    for (const [flag, value] of cases) {
+      const res = await run(['rank', '-m', model, '-q', 'q', flag, value], { input });
+      expect(res.code, `${flag} ${JSON.stringify(value)}: ${res.stderr}`).toBe(2);
+      expect(res.stderr).toContain(flag);
+    }
+  });
+
+  it('doctor refuses a stray word (exit 2)', async () => {
+    const doctor = await run(['doctor', 'extra']);
+    expect(doctor.code).toBe(2);
+    expect(doctor.stderr).toContain('"extra"');
+  });
+
+  it('a data-file error is one line, without the whole usage', async () => {
+    const bad = join(dir, 'bad-line.jsonl');
+    writeFileSync(bad, '{"text": "a"}\nnot json\n');
+    const res = await run(['rank', '-m', model, '-q', 'q', bad]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${bad}:2`);
+    expect(res.stderr).not.toContain('Usage:');
+    const missing = await run(['rank', '-m', model, '-q', 'q', join(dir, 'no-such-file.txt')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toContain('Usage:');
+  });
+
+  it('reads a JSONL file that starts with a UTF-8 byte order mark as JSONL', async () => {
+    const file = join(dir, 'bom.jsonl');
+    writeFileSync(file, `\uFEFF${JSON.stringify({ text: 'alpha' })}\n${JSON.stringify({ text: 'beta' })}\n`);
+    const res = await run(['rank', '-m', model, '-q', 'q', '--json', file]);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).results.map((r: { document: { text: string } }) => r.document.text).sort()).toEqual(['alpha', 'beta']);
+  });
+
+  it('exit code 1 when stdout cannot be written (a full disk)', async () => {
+    const res = await new Promise<Run>((resolve, reject) => {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [MAIN, 'rank', '-m', model, '-q', 'q'], { stdio: ['pipe', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+      child.stdin!.end(input);
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('cannot write to stdout');
+  });
+
+  it('the table shows control characters and terminal escapes as text, never raw', async () => {
+    const docs = ['red \u001b[31malert\u001b[0m', 'bell \u0007 and C1 \u009b2J', 'bidi \u202eevil'];
+    const res = await run(['rank', '-m', model, '-q', 'q', '-'], { input: docs.map((text) => JSON.stringify({ text })).join('\n') });
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(res.stdout).toContain('red \\x1b[31malert\\x1b[0m');
+    expect(res.stdout).toContain('bell \\x07 and C1 \\x9b2J');
+    expect(res.stdout).toContain('bidi \\u202eevil');
+  });
+});
+
+describe('llama-rerank serve: starting and stopping', () => {
+  // A serve that does not exit by itself (the defect under test) must not outlive its test.
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
+  /** `serve` with these arguments; resolves `until` when its stderr matches. */
+  function serve(args: string[], env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [MAIN, 'serve', ...args], { env: { ...process.env, ...env } });
+    children.push(child);
+    let stderr = '';
+    const waiters: [RegExp, () => void][] = [];
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      for (const [re, wake] of waiters) if (re.test(stderr)) wake();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return {
+      child,
+      exited,
+      stderr: () => stderr,
+      until: (re: RegExp) => new Promise<void>((resolve) => (re.test(stderr) ? resolve() : waiters.push([re, resolve]))),
+    };
+  }
+
+  it('refuses an API key with whitespace at start (exit 2), before listening', async () => {
+    const s = serve(['-m', model, '--port', '0'], { LLAMA_RERANK_API_KEY: 'my key' });
+    expect(await s.exited).toBe(2);
+    expect(s.stderr()).toContain('LLAMA_RERANK_API_KEY');
+    expect(s.stderr()).not.toContain('listening');
+  });
+
+  it('--gpu banana or a stray word fails before listening (exit 2)', async () => {
+    for (const mistake of [['--gpu', 'banana'], ['extra']]) {
+      const s = serve(['-m', model, '--port', '0', ...mistake]);
+      expect(await s.exited).toBe(2);
+      expect(s.stderr()).not.toContain('listening');
+    }
+  });
+
+  it('a port in use or an address not on this machine: one clear line, exit code 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      const inUse = serve(['-m', model, '--port', port]);
+      expect(await inUse.exited).toBe(1);
+      expect(inUse.stderr().trim().split('\n')).toEqual([`llama-rerank: cannot listen on 127.0.0.1:${port}: the address is already in use (another server? --port picks another)`]);
+    } finally {
+      taken.close();
+    }
+    // TEST-NET-1 (RFC 5737): never an address of this machine.
+    const elsewhere = serve(['-m', model, '--host', '192.0.2.1', '--port', '0']);
+    expect(await elsewhere.exited).toBe(1);
+    expect(elsewhere.stderr().trim().split('\n')).toHaveLength(1);
+    expect(elsewhere.stderr()).toContain('cannot listen on 192.0.2.1:0');
+  });
+
+  it('SIGTERM while the model is still being fetched: a clean stop, exit code 0', async () => {
+    // A model source that holds every request until released: the load is in progress meanwhile.
+    const held: ServerResponse[] = [];
+    const source = createHttpServer((_req, res) => void held.push(res));
+    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+    const cache = mkdtempSync(join(dir, 'cache-'));
+    const s = serve(['-m', 'qwen/qwen3-reranker-0.6b', '--port', '0'], {
+      LLAMA_RERANK_CACHE: cache,
+      LLAMA_RERANK_MODEL_BASE_URL: `http://127.0.0.1:${(source.address() as AddressInfo).port}`,
+    });
+    try {
+      await s.until(/listening/);
+      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(held).toHaveLength(1);
+      s.child.kill('SIGTERM');
+      await s.until(/stopped/);
+      for (const res of held) res.writeHead(404).end('Entry not found');
+      expect(await s.exited).toBe(0);
+      expect(s.stderr()).not.toMatch(/TypeError|DOWNLOAD_FAILED/);
+    } finally {
+      source.closeAllConnections();
+      source.close();
+    }
   });
 });

@@ -1,10 +1,13 @@
 // The HTTP server on the tiny model: the hosted API's request as it is, the error shapes and
 // statuses, auth, limits, loading and graceful shutdown. Mostly through fastify's inject(); the
 // hosted example and shutdown also over a real socket on 127.0.0.1.
+import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker, RerankError } from '../lib/index.js';
-import { RerankServer, ServerOptions, buildServer } from '../lib/server/app.js';
+import { DEFAULT_LIMITS, RerankServer, ServerOptions, buildServer } from '../lib/server/app.js';
 import { exampleRequest, hostedExample, tinyModel } from './helpers.js';
+import { RawResponse, rawConnect, rawExchange, rawRequest } from './raw-http.js';
 
 let reranker: Reranker;
 beforeAll(async () => {
@@ -92,7 +95,7 @@ describe('POST /v1/rerank', () => {
   });
 
   it('404 for an unknown route, in the same shape', async () => {
-    expectError(await s.app.inject({ method: 'GET', url: '/v2/rerank' }), 404, 'NOT_FOUND');
+    expectError(await s.app.inject({ method: 'GET', url: '/v3/rerank' }), 404, 'NOT_FOUND');
   });
 });
 
@@ -233,4 +236,194 @@ describe('over a socket', () => {
     expect(own.disposed).toBe(true);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
+});
+
+describe('request bodies', () => {
+  let s: RerankServer;
+  beforeAll(() => {
+    s = server();
+  });
+  afterAll(() => s.shutdown());
+  const body = JSON.stringify({ query: 'q', documents: ['a', 'b'] });
+  const send = (payload: string | Buffer, headers: Record<string, string>) => s.app.inject({ method: 'POST', url: '/v1/rerank', payload, headers });
+
+  it('reads a text/plain body as JSON (fetch() with a string body sends it); 400 when it is not JSON', async () => {
+    const ok = await send(body, { 'content-type': 'text/plain;charset=UTF-8' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().results).toHaveLength(2);
+    expectError(await send('hello', { 'content-type': 'text/plain' }), 400, 'BAD_REQUEST', null);
+  });
+
+  it('says what is wrong with a body that is not JSON, naming the type it came as', async () => {
+    const form = await send('query=a&documents=b', { 'content-type': 'application/x-www-form-urlencoded' });
+    expectError(form, 400, 'BAD_REQUEST', null);
+    expect(form.json().error.message).toMatch(/not valid JSON.*application\/x-www-form-urlencoded/);
+    const multipart = await send('--x\r\ncontent-disposition: form-data; name="query"\r\n\r\nq\r\n--x--\r\n', { 'content-type': 'multipart/form-data; boundary=x' });
+    expectError(multipart, 415, 'UNSUPPORTED_MEDIA_TYPE', null);
+    expect(multipart.json().error.message).toContain('multipart/form-data');
+  });
+
+  it('refuses a `__proto__` key as the unknown field it is, at any level', async () => {
+    const top = await send('{"query":"q","documents":["a"],"__proto__":{"polluted":1}}', { 'content-type': 'application/json' });
+    expectError(top, 422, 'INVALID_REQUEST', '__proto__');
+    const nested = await send('{"query":"q","documents":[{"text":"a","__proto__":{"polluted":1}}]}', { 'content-type': 'application/json' });
+    expectError(nested, 422, 'INVALID_REQUEST', 'documents[0].__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses unknown fields in document objects as at the top level: one rule everywhere', async () => {
+    const res = await post(s, { query: 'q', documents: ['a', { text: 'b', title: 'T' }] });
+    expectError(res, 422, 'INVALID_REQUEST', 'documents[1].title');
+    expect(res.json().error.message).toBe('documents[1].title: is not a known field');
+  });
+
+  it('an empty body is the same 400 with or without a Content-Type', async () => {
+    expectError(await send('', { 'content-type': 'application/json' }), 400, 'BAD_REQUEST', null);
+    expectError(await s.app.inject({ method: 'POST', url: '/v1/rerank' }), 400, 'BAD_REQUEST', null);
+  });
+
+  it('decodes gzip, deflate and br bodies; 400 for a body that is not what its encoding says; 415 for other encodings', async () => {
+    const plain = (await send(body, { 'content-type': 'application/json' })).json();
+    for (const [coding, encode] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+      const res = await send(encode(body), { 'content-type': 'application/json', 'content-encoding': coding });
+      expect(res.statusCode, coding).toBe(200);
+      expect(res.json()).toEqual(plain);
+    }
+    expectError(await send(body, { 'content-type': 'application/json', 'content-encoding': 'br' }), 400, 'BAD_REQUEST', null);
+    expectError(await send(body, { 'content-type': 'application/json', 'content-encoding': 'zstd' }), 415, 'UNSUPPORTED_MEDIA_TYPE', null);
+  });
+
+  it('a decoded body over the limit is 413, however small it came', async () => {
+    const small = server({ limits: { bodyLimit: 2000 } });
+    const big = gzipSync(JSON.stringify({ query: 'q', documents: ['x'.repeat(100_000)] }));
+    expect(big.length).toBeLessThan(2000);
+    const res = await small.app.inject({ method: 'POST', url: '/v1/rerank', payload: big, headers: { 'content-encoding': 'gzip' } });
+    expectError(res, 413, 'BODY_TOO_LARGE');
+    await small.shutdown();
+  });
+});
+
+describe('methods', () => {
+  it('405 with Allow for a wrong method on a route that exists; 404 for a path that does not', async () => {
+    const s = server();
+    const get = await s.app.inject({ method: 'GET', url: '/v1/rerank' });
+    expectError(get, 405, 'METHOD_NOT_ALLOWED');
+    expect(get.headers.allow).toBe('POST');
+    const postHealth = await s.app.inject({ method: 'POST', url: '/health?x=1', payload: '{}' });
+    expectError(postHealth, 405, 'METHOD_NOT_ALLOWED');
+    expect(postHealth.headers.allow).toBe('GET, HEAD');
+    expectError(await s.app.inject({ method: 'GET', url: '/v1/nothing' }), 404, 'NOT_FOUND');
+    await s.shutdown();
+  });
+});
+
+describe('the API key', () => {
+  it('refuses a key no client could send (whitespace) when the server is built', () => {
+    expect(() => server({ apiKey: 'my key' })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'apiKey' }));
+    expect(() => server({ apiKey: 'tab\tkey' })).toThrow(/apiKey/);
+  });
+});
+
+describe('HTTP at the socket level', () => {
+  let s: RerankServer;
+  let port: number;
+  beforeAll(async () => {
+    s = server({ limits: { headersTimeoutMs: 400, requestTimeoutMs: 800 } });
+    await s.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (s.app.server.address() as AddressInfo).port;
+  });
+  afterAll(() => s.shutdown());
+
+  function expectShape(res: RawResponse, status: number, code: string) {
+    expect(res.status, res.text).toBe(status);
+    expect(res.json).toEqual({ error: { message: expect.any(String), type: expect.any(String), code, param: null } });
+  }
+
+  it('malformed HTTP gets a 400 in the API error shape, and the connection closes', async () => {
+    const malformed = {
+      'bad chunk size': 'POST /v1/rerank HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n',
+      'Content-Length with Transfer-Encoding': 'POST /v1/rerank HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+      'negative length': 'POST /v1/rerank HTTP/1.1\r\nhost: a\r\ncontent-length: -1\r\n\r\n',
+      garbage: 'hello there\r\n\r\n',
+    };
+    for (const [what, data] of Object.entries(malformed)) {
+      const res = await rawExchange(port, data, { untilClosed: true });
+      expectShape(res, 400, 'BAD_REQUEST');
+      expect(res.ended, what).toBe('closed');
+    }
+  });
+
+  it('431 for headers over the limit, 415 for a Content-Type that does not parse, in the same shape', async () => {
+    expectShape(await rawExchange(port, rawRequest('GET', '/health', '', { 'x-big': 'a'.repeat(60_000) })), 431, 'HEADERS_TOO_LARGE');
+    const body = JSON.stringify({ query: 'q', documents: ['a'] });
+    expectShape(await rawExchange(port, rawRequest('POST', '/v1/rerank', body, { 'content-type': ';;;' })), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('408 and a closed connection for a body that stops short or headers that never end', async () => {
+    const shortBody = await rawExchange(port, 'POST /v1/rerank HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\n0123456789', { untilClosed: true });
+    expectShape(shortBody, 408, 'REQUEST_TIMEOUT');
+    expect(shortBody.ended).toBe('closed');
+    const slowHeaders = await rawExchange(port, 'GET /health HTTP/1.1\r\nhost: a\r\n');
+    expectShape(slowHeaders, 408, 'REQUEST_TIMEOUT');
+    expect(DEFAULT_LIMITS.headersTimeoutMs).toBeGreaterThan(0);
+    expect(DEFAULT_LIMITS.requestTimeoutMs).toBeGreaterThan(0);
+  });
+
+  it('the timeouts bound receiving a request, never computing its answer', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const answer = { results: [{ index: 0, relevance_score: 0.5 }], usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 } };
+    const info = { kind: 'rank', backend: 'CPU', devices: [] };
+    const stub = { rerank: async () => (await held, answer), info, dispose: () => {} } as unknown as Reranker;
+    const quick = buildServer({ reranker: stub, modelName: 'stub', limits: { headersTimeoutMs: 100, requestTimeoutMs: 200 } });
+    const url = await quick.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const pending = fetch(`${url}/v1/rerank`, { method: 'POST', body: JSON.stringify({ query: 'q', documents: ['a'] }) });
+      setTimeout(release, 1500); // well past both timeouts
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(answer);
+    } finally {
+      await quick.shutdown();
+    }
+  });
+
+  it('a client that half-closes after its request still reads the answer', async () => {
+    const health = await rawExchange(port, rawRequest('GET', '/health'), { halfClose: true });
+    expect(health.status).toBe(200);
+    expect(health.json).toEqual({ status: 'ok', model: 'tiny' });
+    // Model work is dropped (a half-close and a hang-up look the same), and the client reads why.
+    const body = JSON.stringify({ query: 'q', documents: ['a'] });
+    const rerank = await rawExchange(port, rawRequest('POST', '/v1/rerank', body, { 'content-type': 'application/json' }), { halfClose: true, untilClosed: true });
+    expectShape(rerank, 499, 'ABORTED');
+    expect(rerank.ended).toBe('closed');
+  });
+});
+
+describe('pipelined requests on a connection that closes', () => {
+  /** About half a second of work each on the tiny model. */
+  const slow = JSON.stringify({ query: 'q', documents: Array.from({ length: 60 }, (_, i) => `document ${i} ${'lorem ipsum '.repeat(40)}`) });
+
+  for (const first of ['a rerank', 'a body that is not JSON']) {
+    it(`drops their work as for a disconnect, and shutdown does not wait for them (after ${first})`, async () => {
+      const own = await Reranker.load({ model: tinyModel('rank') });
+      // Shutdown would wait this long for requests it believes are in flight; the test waits far less.
+      const s = buildServer({ reranker: own, modelName: 'tiny', limits: { shutdownTimeoutMs: 600_000 } });
+      let handled = 0;
+      s.app.addHook('preHandler', async () => void handled++);
+      await s.app.listen({ host: '127.0.0.1', port: 0 });
+      const socket = await rawConnect((s.app.server.address() as AddressInfo).port);
+      socket.on('error', () => {});
+      const head = first === 'a rerank' ? rawRequest('POST', '/v1/rerank', slow) : rawRequest('POST', '/v1/rerank', '{"query": ', { 'content-type': 'application/json' });
+      socket.write(head + rawRequest('POST', '/v1/rerank', slow) + rawRequest('POST', '/v1/rerank', slow));
+      const expected = first === 'a rerank' ? 3 : 2;
+      for (let i = 0; i < 200 && handled < expected; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(handled).toBe(expected);
+      socket.destroy();
+      const outcome = await Promise.race([s.shutdown().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 20_000))]);
+      expect(outcome).toBe('stopped');
+      expect(own.stats.requests).toBeLessThan(expected); // not every request was computed for a client that left
+      await own.dispose();
+    });
+  }
 });

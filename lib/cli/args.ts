@@ -1,10 +1,23 @@
 // Command-line parsing shared by the subcommands: node:util's parseArgs, with its errors and ours
 // turned into UsageError (exit code 2) and the model-loading flags every subcommand takes.
+import { fileURLToPath } from 'node:url';
 import { ParseArgsConfig, parseArgs } from 'node:util';
+import { RerankError } from '../errors.js';
 import type { GpuOption, LoadOptions } from '../types.js';
+import { validateLoadOptions, validateRequest } from '../validate.js';
 
-/** A mistake on the command line: the message and the usage are printed, the exit code is 2. */
-export class UsageError extends Error {}
+/**
+ * A mistake in how the command was called (flags, input files, environment): the exit code is 2.
+ * The usage follows the message when the mistake is in the flags.
+ */
+export class UsageError extends Error {
+  constructor(message: string, readonly showUsage = true) {
+    super(message);
+  }
+}
+
+/** The command could not do its work (a port in use, stdout unwritable): one line, exit code 1. */
+export class CommandError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -32,12 +45,31 @@ export function parse<T extends Options>(argv: string[], options: T): Parsed<T> 
   }
 }
 
-/** An integer flag of at least `min`, or undefined when absent. */
+/** An integer flag of at least `min`, or undefined when absent: decimal digits only (not "0x2", " 2 " or "1e0"). */
 export function integerFlag(value: string | boolean | undefined, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== 'string' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min}`);
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be a whole number of at least ${min}`);
+  }
   return n;
+}
+
+/** Refuses positional arguments a command does not take. */
+export function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+}
+
+/** The flag a library option or request field comes from. */
+const FLAG_OF: Record<string, string> = { gpuLayers: 'gpu-layers', maxLength: 'max-length', query: 'query', instruction: 'instruction' };
+
+/** The library's refusal of a flag's value, as a command-line mistake naming the flag. */
+function asUsageError(err: unknown): never {
+  if (err instanceof RerankError && (err.code === 'INVALID_OPTIONS' || err.code === 'INVALID_REQUEST') && err.field) {
+    const flag = FLAG_OF[err.field] ?? err.field;
+    throw new UsageError(`--${flag}${err.message.slice(err.field.length)}`);
+  }
+  throw err;
 }
 
 type LoadValues = { [K in keyof typeof LOAD_FLAGS]?: string | boolean };
@@ -57,5 +89,21 @@ export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   if (gpuLayers !== undefined) options.gpuLayers = gpuLayers;
   if (threads !== undefined) options.threads = threads;
   if (maxLength !== undefined) options.maxLength = maxLength;
+  // The library's own checks, now rather than after a download or once a server is listening; the
+  // model is checked where it is loaded, so this module's file stands in for it.
+  try {
+    validateLoadOptions({ ...options, model: fileURLToPath(import.meta.url) });
+  } catch (err) {
+    asUsageError(err);
+  }
   return options;
+}
+
+/** The request fields that come from flags, checked as the library checks them. */
+export function checkRequestFlags(fields: { query: string; instruction?: string }): void {
+  try {
+    validateRequest({ ...fields, documents: ['-'] });
+  } catch (err) {
+    asUsageError(err);
+  }
 }

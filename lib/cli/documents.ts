@@ -23,11 +23,13 @@ function jsonText(line: string): string | undefined {
 
 /** The documents in one file's text; blank lines are skipped. `source` names it in errors. */
 export function parseDocuments(text: string, source: string): string[] {
+  // A byte order mark (Windows editors write one) is not part of the first document or its JSON.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const lines = text.split(/\r?\n/).map((line, i) => ({ line, number: i + 1 })).filter((l) => l.line.trim() !== '');
   if (lines.length === 0 || jsonText(lines[0].line) === undefined) return lines.map((l) => l.line);
   return lines.map(({ line, number }) => {
     const doc = jsonText(line);
-    if (doc === undefined) throw new UsageError(`${source}:${number}: expected a JSON object with a string "text" (the file is JSONL)`);
+    if (doc === undefined) throw new UsageError(`${source}:${number}: expected a JSON object with a string "text" (the file is JSONL)`, false);
     return doc;
   });
 }
@@ -41,10 +43,10 @@ export async function readDocuments(files: string[], stdin: NodeJS.ReadStream): 
     try {
       text = file === '-' ? await readAll(stdin) : await readFile(file, 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, false);
     }
     docs.push(...parseDocuments(text, file === '-' ? 'stdin' : file));
   }
-  if (docs.length === 0) throw new UsageError('no documents: the input is empty');
+  if (docs.length === 0) throw new UsageError('no documents: the input is empty', false);
   return docs;
 }

@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { RerankError } from '../errors.js';
-import { UsageError } from './args.js';
+import { CommandError, UsageError } from './args.js';
 import { DOCTOR_USAGE, doctor } from './doctor.js';
+import { printOut } from './output.js';
 import { PULL_USAGE, pull } from './pull.js';
 import { RANK_USAGE, rank } from './rank.js';
 import { SERVE_USAGE, serve } from './serve.js';
@@ -27,23 +28,20 @@ const USAGE = `Usage: llama-rerank <command> [options]   (llama-rerank <command>
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v') {
-    console.log(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
-    return;
+    return printOut(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return;
+    return printOut(USAGE);
   }
   const entry = COMMANDS[command];
   if (!entry) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(entry[1]);
-    return;
+    return printOut(entry[1]);
   }
   try {
     await entry[0](rest);
   } catch (err) {
-    if (err instanceof UsageError) err.message += `\n\n${entry[1]}`;
+    if (err instanceof UsageError && err.showUsage) err.message += `\n\n${entry[1]}`;
     throw err;
   }
 }
@@ -52,6 +50,9 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     console.error(`llama-rerank: ${err.message}`);
     process.exitCode = 2;
+  } else if (err instanceof CommandError) {
+    console.error(`llama-rerank: ${err.message}`);
+    process.exitCode = 1;
   } else if (err instanceof RerankError) {
     console.error(`llama-rerank: ${err.code}: ${err.message}`);
     process.exitCode = 1;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cachedModelPath, modelCacheDir, resolveModel } from '../model-resolve.js';
 import { findKnownModel, knownModels } from '../../models/registry.js';
 import { UsageError, parse } from './args.js';
+import { printOut } from './output.js';
 
 export const PULL_USAGE = `Usage: llama-rerank pull [NAME ...]
 
@@ -10,12 +11,13 @@ Downloads each named model into the cache (resuming an interrupted download, ver
 where one is known) and prints its path. Without a NAME, lists the known models.
 Environment: LLAMA_RERANK_CACHE (the cache folder), LLAMA_RERANK_MODEL_BASE_URL (a Hugging Face mirror).`;
 
-function list(): void {
-  console.log(`cache: ${modelCacheDir()}`);
+function list(): Promise<void> {
+  const lines = [`cache: ${modelCacheDir()}`];
   for (const m of knownModels()) {
     const state = existsSync(cachedModelPath(m)) ? 'cached' : m.repo ? `${(m.approxBytes / 1e9).toFixed(2)} GB` : 'no download';
-    console.log(`${m.name.padEnd(28)} ${state.padEnd(12)} ${m.sha256 ? 'sha256 known' : 'unverified  '} ${m.source}`);
+    lines.push(`${m.name.padEnd(28)} ${state.padEnd(12)} ${m.sha256 ? 'sha256 known' : 'unverified  '} ${m.source}`);
   }
+  return printOut(lines.join('\n'));
 }
 
 export async function pull(argv: string[]): Promise<void> {
@@ -24,5 +26,5 @@ export async function pull(argv: string[]): Promise<void> {
   for (const name of positionals) {
     if (!findKnownModel(name)) throw new UsageError(`unknown model "${name}" (known: ${knownModels().map((m) => m.name).join(', ')})`);
   }
-  for (const name of positionals) console.log(await resolveModel(name));
+  for (const name of positionals) await printOut(await resolveModel(name));
 }

@@ -3,8 +3,9 @@
 import { resolveModel } from '../model-resolve.js';
 import { Reranker } from '../reranker.js';
 import type { RerankResponse } from '../types.js';
-import { LOAD_FLAGS, LOAD_USAGE, UsageError, integerFlag, loadOptions, parse, requireModel } from './args.js';
+import { LOAD_FLAGS, LOAD_USAGE, UsageError, checkRequestFlags, integerFlag, loadOptions, parse, requireModel } from './args.js';
 import { readDocuments } from './documents.js';
+import { escapeControls, printOut } from './output.js';
 
 export const RANK_USAGE = `Usage: llama-rerank rank --model M --query Q [--top-n N] [--json] [FILE ...]
 
@@ -19,7 +20,8 @@ ${LOAD_USAGE}
 export function formatTable(response: RerankResponse, documents: string[], width = process.stdout.columns || 100): string {
   const rows = response.results.map((r, i) => {
     const head = `${String(i + 1).padStart(4)}  ${r.relevance_score.toFixed(4)}  ${String(r.index).padStart(5)}  `;
-    const text = documents[r.index].replace(/\s+/g, ' ').trim();
+    // A document is data: its control characters are shown, never obeyed by the terminal.
+    const text = escapeControls(documents[r.index].replace(/\s+/g, ' ').trim());
     const room = Math.max(width - head.length, 20);
     return head + (text.length > room ? `${text.slice(0, room - 1)}…` : text);
   });
@@ -35,11 +37,13 @@ export async function rank(argv: string[]): Promise<void> {
     json: { type: 'boolean' },
   });
   const model = requireModel(values);
-  if (!values.query) throw new UsageError('--query is required');
+  if (values.query === undefined) throw new UsageError('--query is required');
+  checkRequestFlags({ query: values.query, instruction: values.instruction });
   const topN = integerFlag(values['top-n'], 'top-n');
+  const options = loadOptions(values);
   const documents = await readDocuments(positionals, process.stdin);
   const path = await resolveModel(model);
-  await using reranker = await Reranker.load({ ...loadOptions(values), model: path });
+  await using reranker = await Reranker.load({ ...options, model: path });
   const response = await reranker.rerank({
     query: values.query,
     documents,
@@ -47,5 +51,5 @@ export async function rank(argv: string[]): Promise<void> {
     instruction: values.instruction,
     return_documents: values.json === true,
   });
-  console.log(values.json ? JSON.stringify(response, null, 2) : formatTable(response, documents));
+  await printOut(values.json ? JSON.stringify(response, null, 2) : formatTable(response, documents));
 }

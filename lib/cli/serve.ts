@@ -1,8 +1,8 @@
 // `llama-rerank serve`: the HTTP server on a port until SIGTERM or SIGINT, which drain it first.
 import { modelDisplayName, resolveModel } from '../model-resolve.js';
 import { Reranker } from '../reranker.js';
-import { DEFAULT_LIMITS, buildServer } from '../server/app.js';
-import { LOAD_FLAGS, LOAD_USAGE, UsageError, integerFlag, loadOptions, parse, requireModel } from './args.js';
+import { DEFAULT_LIMITS, apiKeyProblem, buildServer } from '../server/app.js';
+import { CommandError, LOAD_FLAGS, LOAD_USAGE, UsageError, integerFlag, loadOptions, noPositionals, parse, requireModel } from './args.js';
 
 const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
@@ -19,8 +19,21 @@ ${LOAD_USAGE}
                           info logs every request with its id)
 Environment: LLAMA_RERANK_API_KEY requires \`Authorization: Bearer <key>\` on every route but /health.`;
 
+/** A listen failure in one line: the address and what is wrong with it. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): CommandError {
+  const where = `${host}:${port}`;
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use (another server? --port picks another)',
+    EADDRNOTAVAIL: 'the address is not one of this machine\'s (--host)',
+    EACCES: 'permission denied (ports below 1024 need privileges)',
+    ENOTFOUND: 'the host name does not resolve (--host)',
+    EAI_AGAIN: 'the host name could not be resolved now (--host)',
+  };
+  return new CommandError(`cannot listen on ${where}: ${why[err.code ?? ''] ?? err.message}`);
+}
+
 export async function serve(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
+  const { values, positionals } = parse(argv, {
     ...LOAD_FLAGS,
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '8080' },
@@ -28,16 +41,22 @@ export async function serve(argv: string[]): Promise<void> {
     'max-documents': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
   });
+  noPositionals(positionals);
   if (!LOG_LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const model = requireModel(values);
   const port = integerFlag(values.port, 'port', 0)!;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   const options = loadOptions(values);
+  const apiKey = process.env.LLAMA_RERANK_API_KEY || undefined;
+  const keyProblem = apiKey === undefined ? undefined : apiKeyProblem(apiKey);
+  if (keyProblem) throw new UsageError(`LLAMA_RERANK_API_KEY ${keyProblem}`, false);
+  // The download and load start once the server listens, and happen behind 503s.
+  let startLoading!: () => void;
+  const listening = new Promise<void>((resolve) => (startLoading = resolve));
   const server = buildServer({
-    // Listening starts at once; the download and load happen behind 503s.
-    reranker: resolveModel(model).then((path) => Reranker.load({ ...options, model: path })),
+    reranker: listening.then(() => resolveModel(model)).then((path) => Reranker.load({ ...options, model: path })),
     modelName: modelDisplayName(model),
-    apiKey: process.env.LLAMA_RERANK_API_KEY || undefined,
+    apiKey,
     // By default server faults only: one line per request would drown them.
     logger: { level: values['log-level'] },
     limits: {
@@ -45,23 +64,39 @@ export async function serve(argv: string[]): Promise<void> {
       maxDocuments: integerFlag(values['max-documents'], 'max-documents'),
     },
   });
-  const address = await server.app.listen({ host: values.host, port });
+  let address: string;
+  try {
+    address = await server.app.listen({ host: values.host, port });
+  } catch (err) {
+    await server.shutdown();
+    throw listenError(err as NodeJS.ErrnoException, values.host, port);
+  }
   console.error(`llama-rerank: listening on ${address}, loading ${model}`);
+  startLoading();
 
   let stopping = false;
+  let loadSettled = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(130); // a second signal: the user does not want to wait
     stopping = true;
     console.error(`llama-rerank: ${signal}: finishing the requests in flight`);
-    void server.shutdown().then(() => console.error('llama-rerank: stopped'));
+    void server.shutdown().then(() => {
+      console.error('llama-rerank: stopped');
+      // A download or load still running cannot be cancelled: leave it (a partial download resumes
+      // next time) rather than wait for it.
+      if (!loadSettled) process.exit(0);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
   try {
     await server.loaded;
-    console.error(`llama-rerank: ready (${server.app.listeningOrigin})`);
+    loadSettled = true;
+    if (!stopping) console.error(`llama-rerank: ready (${address})`);
   } catch (err) {
+    loadSettled = true;
+    if (stopping) return; // stopped while loading: the load's failure no longer matters
     await server.shutdown();
     throw err;
   }

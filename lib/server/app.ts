@@ -3,13 +3,19 @@
 // test listen on a port.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { RerankError } from '../errors.js';
 import type { Reranker } from '../reranker.js';
 import type { RerankRequest, RerankResponse } from '../types.js';
+import { readBodiesAsJson } from './body.js';
+import { clientErrorHandler } from './client-errors.js';
 import { COHERE_RERANK_ROUTE, registerCohereRoutes } from './cohere.js';
+import { clientGoneSignal, onSettled } from './connection.js';
 import { HttpError, errorBody, toErrorResponse } from './errors.js';
 import { ServerMetrics } from './metrics.js';
+import { notFoundHandler } from './methods.js';
 import { registerOpenApi } from './openapi.js';
 import { AJV_OPTIONS, rerankBodySchema } from './schema.js';
+import { timeoutOptions } from './timeouts.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes (413 beyond). */
@@ -18,9 +24,19 @@ export interface ServerLimits {
   maxDocuments: number;
   /** How long shutdown() waits for requests in flight before cutting their connections. */
   shutdownTimeoutMs: number;
+  /** A client must send a request's headers within this time (408 and the connection closed beyond). */
+  headersTimeoutMs: number;
+  /** ...and the whole request, body included, within this time. Computing the answer is not bounded. */
+  requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { bodyLimit: 8 * 1024 * 1024, maxDocuments: 1000, shutdownTimeoutMs: 30_000 };
+export const DEFAULT_LIMITS: ServerLimits = {
+  bodyLimit: 8 * 1024 * 1024,
+  maxDocuments: 1000,
+  shutdownTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+};
 
 export interface ServerOptions {
   /** The model, or its load in progress: until it settles the server answers 503. */
@@ -53,8 +69,16 @@ export interface RerankServer {
   shutdown(): Promise<void>;
 }
 
+/** Why a key could never be presented as `Bearer <key>` (one run of visible ASCII), or undefined. */
+export function apiKeyProblem(apiKey: string): string | undefined {
+  if (/^[\x21-\x7e]+$/.test(apiKey)) return undefined;
+  return 'must be visible ASCII characters without spaces (a Bearer token): no client could send it';
+}
+
 /** Compares the presented key in constant time: both sides are hashed to the same length first. */
 function bearerCheck(apiKey: string): (header: string | undefined) => boolean {
+  const problem = apiKeyProblem(apiKey);
+  if (problem) throw new RerankError('INVALID_OPTIONS', `apiKey: ${problem}`, 'apiKey');
   const digest = (s: string) => createHash('sha256').update(s).digest();
   const expected = digest(apiKey);
   return (header) => {
@@ -81,8 +105,13 @@ export function buildServer(options: ServerOptions): RerankServer {
     ajv: { customOptions: AJV_OPTIONS },
     // Request logs' reqId; also the `id` of /v2/rerank's answers.
     genReqId: () => randomUUID(),
+    ...timeoutOptions(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    clientErrorHandler,
   });
   registerOpenApi(app, { apiKey: Boolean(options.apiKey) });
+  // A client that shuts only its sending side still reads its answers (see connection.ts).
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  const notFound = notFoundHandler(app);
   let state: ServerState = 'loading';
   let reranker: Reranker | undefined;
   let loadError: Error | undefined;
@@ -115,9 +144,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     return new HttpError(503, code, loadError && state === 'failed' ? `${message}: ${loadError.message}` : message);
   };
 
-  // JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded, and the rerank
-  // examples of llama-server and others rely on it being read as JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  readBodiesAsJson(app);
 
   app.addHook('onRequest', async (request, reply) => {
     if (authorized && request.routeOptions.url !== '/health' && !authorized(request.headers.authorization)) {
@@ -126,8 +153,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     if (!RERANK_ROUTES.includes(request.routeOptions.url ?? '')) return;
     if (state !== 'ready') throw notReady();
     active++;
-    // 'close' comes once the response is sent or the client is gone, whichever happens.
-    reply.raw.once('close', () => {
+    onSettled(request.raw, reply.raw, () => {
       if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
     });
   });
@@ -144,9 +170,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     return reply.code(status).send(body);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`)),
-  );
+  app.setNotFoundHandler(notFound);
 
   app.get('/health', async (_request, reply) => {
     if (state === 'ready') return { status: 'ok', model: options.modelName };
@@ -162,11 +186,7 @@ export function buildServer(options: ServerOptions): RerankServer {
   /** Every rerank route's one path to the model. */
   const score = async (reply: FastifyReply, body: RerankRequest): Promise<RerankResponse> => {
     // A client that hangs up drops its request from the queue instead of leaving work behind.
-    const abort = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
-    return metrics.rerank(reranker!, { ...body, signal: abort.signal });
+    return metrics.rerank(reranker!, { ...body, signal: clientGoneSignal(reply.request.raw, reply.raw) });
   };
   const rerankRoute = (request: FastifyRequest, reply: FastifyReply) => score(reply, request.body as RerankRequest);
   for (const url of HOSTED_RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);

@@ -18,9 +18,13 @@ const TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   404: 'not_found_error',
+  405: 'invalid_request_error',
+  408: 'invalid_request_error',
   413: 'invalid_request_error',
   415: 'invalid_request_error',
   422: 'invalid_request_error',
+  431: 'invalid_request_error',
+  499: 'client_closed_request',
   503: 'service_unavailable_error',
 };
 
@@ -30,7 +34,9 @@ const RERANK_STATUS: Record<RerankErrorCode, number> = {
   DOCUMENT_TOO_LONG: 422,
   MODEL_NOT_FOUND: 404,
   DISPOSED: 503,
-  ABORTED: 503,
+  // The server aborts a request only when its client has left (connection.ts): nginx's 499, which
+  // a client that only half-closed its connection still reads.
+  ABORTED: 499,
   INVALID_OPTIONS: 500,
   MODEL_LOAD_FAILED: 500,
   DOWNLOAD_FAILED: 500,
@@ -72,8 +78,9 @@ export function toErrorResponse(err: FastifyError | RerankError | HttpError | Er
   }
   const f = err as FastifyError;
   if (f.validation) {
-    // Of several errors (the branches of an anyOf) the last is the one about the field as a whole.
-    const last = f.validation[f.validation.length - 1];
+    // Of several errors (the branches of an anyOf) the last is the one about the field as a whole,
+    // unless one is an unknown field: that names exactly what the client sent wrong.
+    const last = f.validation.find((e) => e.keyword === 'additionalProperties') ?? f.validation[f.validation.length - 1];
     const param = fieldOf(last?.instancePath ?? '', last?.params?.missingProperty ?? last?.params?.additionalProperty);
     return [422, errorBody(422, 'INVALID_REQUEST', `${param ?? 'body'}: ${describe(last)}`, param)];
   }

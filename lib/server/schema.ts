@@ -20,7 +20,8 @@ export function rerankBodySchema(maxDocuments: number) {
         items: {
           anyOf: [
             { type: 'string' },
-            { type: 'object', required: ['text'], properties: { text: { type: 'string' } } },
+            // Unknown fields are refused here too: one rule at every level.
+            { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string' } } },
           ],
         },
       },

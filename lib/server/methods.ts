@@ -1,0 +1,21 @@
+// 405 for a known path with the wrong method, with the `Allow` header clients expect, instead of a
+// 404 that suggests the path does not exist. The methods come from the routes as they are added.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.js';
+
+/** The server's not-found handler: 405 with `Allow` for a known path, 404 otherwise. Call before adding routes. */
+export function notFoundHandler(app: FastifyInstance): (request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+  const byPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = byPath.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) methods.add(m);
+    byPath.set(route.url, methods);
+  });
+  return (request, reply) => {
+    const path = request.url.split('?')[0];
+    const allow = [...(byPath.get(path) ?? [])].sort();
+    if (allow.length === 0) return reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
+    reply.header('allow', allow.join(', '));
+    return reply.code(405).send(errorBody(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`));
+  };
+}

@@ -95,8 +95,8 @@ export class Reranker implements AsyncDisposable {
   }
 
   /**
-   * The model's tokens for a text, as the prompt's body is tokenized (normalized as the official
-   * tokenizer does, control tokens read as text) unless `parseSpecial` is set.
+   * The model's tokens for a text, as the prompt's body is tokenized: normalized as a query or
+   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set.
    */
   async tokenize(text: string, { parseSpecial = false } = {}): Promise<number[]> {
     if (typeof text !== 'string') throw new RerankError('INVALID_REQUEST', 'text: must be a string', 'text');

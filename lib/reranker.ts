@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { RerankAbortError, RerankError } from './errors.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
+import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankHooks, RerankRequest, RerankResponse, RerankStats } from './types.js';
@@ -19,11 +20,14 @@ const GPU_UBATCH = 2048;
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
   private readonly scheduler: Scheduler;
+  /** User text as the model's official tokenizer reads it (lib/normalize.ts). */
+  private readonly normalize: TextNormalizer;
   private readonly totals: Omit<RerankStats, keyof DecodeTotals> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
 
   private constructor(native: NativeReranker, private readonly options: ValidLoadOptions) {
     this.native = native;
     this.scheduler = new Scheduler(native, native.info().batchSize);
+    this.normalize = textNormalizer(native.info().tokenizer);
   }
 
   /** Loads a Qwen3-Reranker GGUF. Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS). */
@@ -76,9 +80,9 @@ export class Reranker implements AsyncDisposable {
     if (valid.signal?.aborted) throw new RerankAbortError(valid.signal.reason);
     const scored = await this.scheduler.submit(
       {
-        instruction: valid.instruction,
-        query: valid.query,
-        documents: valid.documents,
+        instruction: this.normalize(valid.instruction),
+        query: this.normalize(valid.query),
+        documents: valid.documents.map(this.normalize),
         maxLength: this.options.maxLength,
         truncate: valid.truncate,
         sharePrefix: this.options.sharePrefix,
@@ -97,12 +101,12 @@ export class Reranker implements AsyncDisposable {
   }
 
   /**
-   * The model's tokens for a text, as the prompt's body is tokenized (special tokens read as
-   * text) unless `parseSpecial` is set.
+   * The model's tokens for a text, as the prompt's body is tokenized: normalized as a query or
+   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set.
    */
   async tokenize(text: string, { parseSpecial = false } = {}): Promise<number[]> {
     if (typeof text !== 'string') throw new RerankError('INVALID_REQUEST', 'text: must be a string', 'text');
-    return Array.from(await this.live().tokenize(text, parseSpecial));
+    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial));
   }
 
   /**

@@ -84,6 +84,12 @@ export interface ModelInfo {
   backend: string;
   devices: string[];
   description: string;
+  tokenizer: {
+    /** The vocabulary's pre-tokenizer, the GGUF's tokenizer.ggml.pre: "qwen2" for every Qwen3 model. */
+    pre: string;
+    /** Added tokens matched in text (<think>, <tool_call>...); control tokens (<|im_end|>) are not. */
+    userDefined: string[];
+  };
   parameters: number;
   sizeBytes: number;
   layers: number;

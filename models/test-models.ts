@@ -176,8 +176,11 @@ export function generateTestModel(spec: TestModelSpec, path: string): void {
   writeGguf(path, meta, tensors);
 }
 
+/** Raised when what a generated model holds changes, so that no stale file in the folder is reused. */
+const GENERATOR_REVISION = 2;
+
 export function testModelName(spec: TestModelSpec): string {
-  return `qwen3-reranker-${spec.shape}-${spec.kind}-seed${spec.seed}.gguf`;
+  return `qwen3-reranker-${spec.shape}-${spec.kind}-seed${spec.seed}-r${GENERATOR_REVISION}.gguf`;
 }
 
 /** The path of a generated test model, written on first use (atomically, so parallel runs are safe). */

@@ -112,6 +112,10 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("backend", i.backend);
   o.Set("devices", array(env, i.devices, [&](const std::string& s) { return Napi::String::New(env, s); }));
   o.Set("description", i.description);
+  Napi::Object tokenizer = Napi::Object::New(env);
+  tokenizer.Set("pre", i.tokenizer.pre);
+  tokenizer.Set("userDefined", array(env, i.tokenizer.userDefined, [&](const std::string& s) { return Napi::String::New(env, s); }));
+  o.Set("tokenizer", tokenizer);
   o.Set("parameters", static_cast<double>(i.parameters));
   o.Set("sizeBytes", static_cast<double>(i.sizeBytes));
   o.Set("layers", i.layers);

@@ -85,6 +85,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   llama_model_desc(r->model_.get(), desc, sizeof desc);
   info.kind = r->head_.kindName();
   info.description = desc;
+  info.tokenizer = describeTokenizer(r->model_.get());
   info.parameters = llama_model_n_params(r->model_.get());
   info.sizeBytes = llama_model_size(r->model_.get());
   info.layers = llama_model_n_layer(r->model_.get());

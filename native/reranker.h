@@ -15,6 +15,7 @@
 #include "pair_decoder.h"
 #include "prompt.h"
 #include "score_head.h"
+#include "tokenizer_info.h"
 
 namespace rerank {
 
@@ -74,6 +75,7 @@ struct ModelInfo {
   std::string backend;  // the backend holding the layers: "CPU", "CUDA", "Vulkan", "Metal"...
   std::vector<std::string> devices;
   std::string description;
+  TokenizerInfo tokenizer;
   uint64_t parameters = 0;
   uint64_t sizeBytes = 0;
   int32_t layers = 0;

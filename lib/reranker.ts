@@ -1,8 +1,10 @@
 // A loaded reranker: validation in front, the scheduler behind. Each native call runs on a worker
-// thread, off the event loop.
-import { availableParallelism } from 'node:os';
+// thread, off the event loop; with `isolate`, in a child process (lib/isolate/).
 import { RerankAbortError, RerankError } from './errors.js';
-import { NativeReranker, backendReport, nativeModule } from './native.js';
+import { crashBehind } from './isolate/child-reranker.js';
+import { ChildSupervisor } from './isolate/supervisor.js';
+import { loadNative } from './load-native.js';
+import type { NativeReranker } from './native.js';
 import { buildResponse } from './response.js';
 import { Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankRequest, RerankResponse, RerankStats } from './types.js';
@@ -10,46 +12,26 @@ import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } 
 
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
-const CPU_BATCH = 512;
-const GPU_BATCH = 4096;
-const GPU_UBATCH = 1024;
 
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
-  private readonly scheduler: Scheduler;
-  private readonly totals: RerankStats = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
+  private scheduler: Scheduler;
+  private readonly totals: Omit<RerankStats, 'restarts'> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
 
-  private constructor(native: NativeReranker, private readonly options: ValidLoadOptions) {
+  private constructor(native: NativeReranker, private readonly options: ValidLoadOptions, private readonly children?: ChildSupervisor) {
     this.native = native;
     this.scheduler = new Scheduler(native, native.info().batchSize);
   }
 
-  /** Loads a Qwen3-Reranker GGUF. Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS). */
+  /**
+   * Loads a Qwen3-Reranker GGUF, in this process or (isolate: true) in a child process.
+   * Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS, BACKEND_CRASHED).
+   */
   static async load(options: LoadOptions): Promise<Reranker> {
     const valid = validateLoadOptions(options);
-    const addon = nativeModule();
-    // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
-    const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
-    const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
-    // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
-    const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
-    try {
-      const native = await addon.loadModel({
-        path: valid.model,
-        gpu,
-        gpuLayers: valid.gpuLayers,
-        threads: valid.threads ?? availableParallelism(),
-        maxLength: valid.maxLength,
-        batchSize,
-        ubatchSize: Math.min(batchSize, onGpu ? GPU_UBATCH : CPU_BATCH),
-        maxSequences: 64,
-        flashAttention: valid.flashAttention,
-        kvType: valid.kvType,
-      });
-      return new Reranker(native, valid);
-    } catch (err) {
-      throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');
-    }
+    if (!valid.isolate) return new Reranker(await loadNative(valid), valid);
+    const children = await ChildSupervisor.start(valid);
+    return new Reranker(children.live(), valid, children);
   }
 
   get info(): ModelInfo {
@@ -57,7 +39,17 @@ export class Reranker implements AsyncDisposable {
   }
 
   get stats(): RerankStats {
-    return { ...this.totals };
+    return { ...this.totals, restarts: this.children?.restarts ?? 0 };
+  }
+
+  /** isolate: a new child process is loading the model after the last one died. */
+  get restarting(): boolean {
+    return this.children?.restarting ?? false;
+  }
+
+  /** isolate: the pid of the child process holding the model. */
+  get childPid(): number | undefined {
+    return this.children?.pid;
   }
 
   get disposed(): boolean {
@@ -66,7 +58,7 @@ export class Reranker implements AsyncDisposable {
 
   /** Scores every document against the query; results from most to least relevant. */
   async rerank(request: RerankRequest): Promise<RerankResponse> {
-    this.live();
+    const native = this.live();
     const valid: ValidRequest = validateRequest(request);
     if (valid.signal?.aborted) throw new RerankAbortError(valid.signal.reason);
     const scored = await this.scheduler.submit(
@@ -81,7 +73,9 @@ export class Reranker implements AsyncDisposable {
         chunkOverlap: CHUNK_OVERLAP,
       },
       valid.signal,
-    );
+    ).catch((err) => {
+      throw crashBehind(native, err);
+    });
     const response = buildResponse(valid, scored);
     this.totals.requests++;
     this.totals.pairs += valid.documents.length;
@@ -108,6 +102,7 @@ export class Reranker implements AsyncDisposable {
     this.native = undefined;
     this.scheduler.close();
     native?.dispose();
+    this.children?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -116,6 +111,12 @@ export class Reranker implements AsyncDisposable {
 
   private live(): NativeReranker {
     if (!this.native) throw new RerankError('DISPOSED', 'the reranker was disposed');
+    const child = this.children?.live();
+    if (child && child !== this.native) {
+      // A new child: the old scheduler fails what it still holds (the dead child rejects at once).
+      this.native = child;
+      this.scheduler = new Scheduler(child, child.info().batchSize);
+    }
     return this.native;
   }
 }

@@ -69,6 +69,11 @@ export interface LoadOptions {
   kvType?: 'f16' | 'f32';
   /** Decode the tokens all pairs of a request share once (default true). */
   sharePrefix?: boolean;
+  /**
+   * Run the model in its own child process (default false): a native crash there rejects that
+   * process's requests with BACKEND_CRASHED and a new one loads the model for the next request.
+   */
+  isolate?: boolean;
 }
 
 export interface ModelInfo {
@@ -111,4 +116,6 @@ export interface RerankStats {
   promptTokens: number;
   /** Tokens actually computed: fewer than promptTokens when pairs share their prefix. */
   computedTokens: number;
+  /** Child processes started again after one died (isolate: true); 0 when not isolated. */
+  restarts: number;
 }

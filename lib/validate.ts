@@ -22,7 +22,7 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
   Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
-const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'isolate']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
 
 const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
@@ -120,5 +120,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     maxLength: optionalInteger(input, 'maxLength', 64, 131072) ?? DEFAULT_MAX_LENGTH,
     batchSize: optionalInteger(input, 'batchSize', 32, 65536),
     sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
+    isolate: optionalBoolean(input, 'isolate', false, badOption),
   };
 }

@@ -4,6 +4,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../models/paths.js';
 import { RerankError, RerankErrorCode } from '../errors.js';
@@ -17,6 +18,8 @@ import type { Call, RemoteMethod, Reply, WireError } from './protocol.js';
 const TAIL_LINES = 20;
 /** After dispose, how long the child may take to finish its work in flight before it is killed. */
 const END_GRACE_MS = 10_000;
+/** How long after its exit the child's stderr is read for its last lines. */
+const STDERR_DRAIN_MS = 1000;
 
 /** The compiled entry beside this file; from the TypeScript sources (the tests), the one in dist/. */
 function childEntry(): string {
@@ -56,10 +59,15 @@ export class ChildReranker implements NativeReranker {
       process.stderr.write(chunk); // the child's native errors reach the console as they happen
     });
     this.child.on('message', (reply: Reply) => this.settle(reply));
+    // The child's last words may still be in the pipe at its exit: read them first (briefly, as a
+    // grandchild may hold the pipe open). 'close' would wait for that, but never comes after disconnect().
+    const stderrRead = new Promise<void>((resolve) => this.child.stderr!.once('close', resolve));
+    const drained = () => Promise.race([stderrRead, delay(STDERR_DRAIN_MS, undefined, { ref: false })]);
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => resolve(this.died(`could not be run (${err.message})`)));
-      // 'close' comes after stderr is drained, so the tail holds the last words.
-      this.child.on('close', (code, signal) => resolve(this.died(signal ? `was killed by ${signal}` : `exited with code ${code}`)));
+      this.child.on('exit', (code, signal) => {
+        void drained().then(() => resolve(this.died(signal ? `was killed by ${signal}` : `exited with code ${code}`)));
+      });
     });
     this.loaded = this.send({ id: 0, method: 'load', args: [options] }) as Promise<ModelInfo>;
     this.loaded.then(
@@ -139,7 +147,7 @@ export class ChildReranker implements NativeReranker {
     (this.child.stderr as unknown as { unref?: () => void }).unref?.();
     const kill = setTimeout(() => this.child.kill('SIGKILL'), END_GRACE_MS);
     kill.unref();
-    this.child.once('close', () => clearTimeout(kill));
+    this.child.once('exit', () => clearTimeout(kill));
   }
 
   /** The child is gone: a crash unless it was ended; everything waiting on it fails. */

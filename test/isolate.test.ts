@@ -1,7 +1,7 @@
 // isolate: true: the model in a child process, the same answers, and a child that dies costs only
 // the requests it held. The child is killed from here (SIGKILL, SIGSEGV) as a GPU fault would kill it.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,25 +14,10 @@ import { validateLoadOptions } from '../lib/validate.js';
 import type { RerankRequest } from '../lib/types.js';
 import { packageRoot } from '../models/paths.js';
 import { exampleRequest, scoresByIndex, tinyModel } from './helpers.js';
+import { untilBusy, untilGone } from './processes.js';
 
 const model = tinyModel('rank');
 const options = { model, flashAttention: 'off', threads: 2 } as const;
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-async function untilGone(pid: number): Promise<void> {
-  while (alive(pid)) await sleep(20);
-}
-/** CPU time the process has used, in clock ticks (Linux). */
-const cpuTicks = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-};
 const longRequest = (): RerankRequest => ({
   query: 'which of these is about rivers?',
   documents: Array.from({ length: 96 }, (_, i) => `Document ${i}: ${'the river runs past the old mill and on to the sea. '.repeat(30)}`),
@@ -104,9 +89,8 @@ describe('isolate: true', () => {
   it.skipIf(process.platform !== 'linux')('a kill in the middle of a decode rejects that request; requests after it succeed', async () => {
     await isolated.rerank(exampleRequest()); // the child is loaded and idle
     const pid = isolated.childPid!;
-    const before = cpuTicks(pid);
     const running = isolated.rerank(longRequest());
-    while (cpuTicks(pid) < before + 3) await sleep(5); // it is computing
+    await untilBusy(pid);
     process.kill(pid, 'SIGSEGV');
     await expectCrashed(running, 'SIGSEGV');
     const next = await Promise.all([isolated.rerank(exampleRequest()), isolated.rerank(exampleRequest())]);

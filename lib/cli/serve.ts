@@ -12,6 +12,8 @@ ${LOAD_USAGE}
       --port P            port (default 8080; 0 picks a free one)
       --body-limit B      largest request body in bytes (default ${DEFAULT_LIMITS.bodyLimit})
       --max-documents N   most documents per request (default ${DEFAULT_LIMITS.maxDocuments})
+      --no-isolate        run the model in this process, not in a child process that a crash
+                          can take down without the server (the default)
 Environment: LLAMA_RERANK_API_KEY requires \`Authorization: Bearer <key>\` on every route but /health.`;
 
 export async function serve(argv: string[]): Promise<void> {
@@ -21,11 +23,13 @@ export async function serve(argv: string[]): Promise<void> {
     port: { type: 'string', default: '8080' },
     'body-limit': { type: 'string' },
     'max-documents': { type: 'string' },
+    'no-isolate': { type: 'boolean' },
   });
   const model = requireModel(values);
   const port = integerFlag(values.port, 'port', 0)!;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
-  const options = loadOptions(values);
+  // A native crash costs the requests in that process, never the server (see isolate in the README).
+  const options = { ...loadOptions(values), isolate: !values['no-isolate'] };
   const server = buildServer({
     // Listening starts at once; the download and load happen behind 503s.
     reranker: resolveModel(model).then((path) => Reranker.load({ ...options, model: path })),

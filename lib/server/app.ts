@@ -102,6 +102,9 @@ export function buildServer(options: ServerOptions): RerankServer {
     return new HttpError(503, code, loadError && state === 'failed' ? `${message}: ${loadError.message}` : message);
   };
 
+  // isolate: the model's child process died and a new one is loading it; clients should retry.
+  const restarting = () => new HttpError(503, 'BACKEND_RESTARTING', "the model's process is restarting after a crash");
+
   // JSON whatever the Content-Type says: `curl -d '{...}'` sends form-urlencoded, and the rerank
   // examples of llama-server and others rely on it being read as JSON.
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
@@ -112,6 +115,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     }
     if (!RERANK_ROUTES.includes(request.routeOptions.url ?? '')) return;
     if (state !== 'ready') throw notReady();
+    if (reranker!.restarting) throw restarting();
     active++;
     // 'close' comes once the response is sent or the client is gone, whichever happens.
     reply.raw.once('close', () => {
@@ -136,9 +140,9 @@ export function buildServer(options: ServerOptions): RerankServer {
   );
 
   app.get('/health', async (_request, reply) => {
-    if (state === 'ready') return { status: 'ok', model: options.modelName };
-    const err = notReady();
-    return reply.code(503).send({ status: state, ...errorBody(503, err.code, err.message) });
+    if (state === 'ready' && !reranker!.restarting) return { status: 'ok', model: options.modelName };
+    const err = state === 'ready' ? restarting() : notReady();
+    return reply.code(503).send({ status: state === 'ready' ? 'restarting' : state, ...errorBody(503, err.code, err.message) });
   });
 
   app.get('/v1/models', async () => ({

@@ -54,7 +54,9 @@ describe('a server over an isolated model', () => {
 });
 
 async function serve(args: string[]) {
-  const proc = spawn(process.execPath, [join(packageRoot, 'dist', 'lib', 'cli', 'main.js'), 'serve', '--model', model, '--port', '0', ...args]);
+  // Its own process group, as a shell gives a command: Ctrl-C (SIGINT to the group) reaches every process in it.
+  const main = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+  const proc = spawn(process.execPath, [main, 'serve', '--model', model, '--port', '0', ...args], { detached: true });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
@@ -67,7 +69,7 @@ async function serve(args: string[]) {
   });
   const rerank = () =>
     fetch(`${url}/v1/rerank`, { method: 'POST', body: JSON.stringify(hostedExample.request), headers: { 'content-type': 'application/json' } });
-  return { proc, url, rerank, exited };
+  return { proc, url, rerank, exited, stderr: () => stderr };
 }
 
 describe.skipIf(process.platform !== 'linux')('llama-rerank serve', () => {
@@ -86,6 +88,18 @@ describe.skipIf(process.platform !== 'linux')('llama-rerank serve', () => {
     expect(await again.json()).toEqual(await first.json());
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('Ctrl-C reaches its model process too, and the request in flight still finishes', async () => {
+    const { proc, url, exited, stderr } = await serve([]);
+    const [child] = childrenOf(proc.pid!);
+    const body = JSON.stringify({ query: 'rivers', documents: Array.from({ length: 16 }, (_, i) => `river ${i} `.repeat(100)) });
+    const inFlight = fetch(`${url}/v1/rerank`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    await untilBusy(child);
+    process.kill(-proc.pid!, 'SIGINT');
+    expect((await inFlight).status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(stderr()).toContain('stopped');
   });
 
   it('--no-isolate runs it in the server process', async () => {

@@ -35,6 +35,11 @@ process.on('message', (call: Call) => {
   );
 });
 
+// Ctrl-C in a terminal and a service manager's SIGTERM reach every process of the group or cgroup;
+// the parent decides when this one ends (after draining its requests), by disconnecting.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+
 process.on('disconnect', () => {
   // The model is freed once its work in flight is done; then nothing keeps this process alive.
   void model?.then((native) => native.dispose(), () => {});

@@ -116,6 +116,11 @@ export class ChildReranker implements NativeReranker {
     if (this.pending.size === 0) this.end();
   }
 
+  /** For a method that answers nothing: sent, and no reply awaited (a dead child simply drops it). */
+  private notify(method: RemoteMethod, args: unknown[]): void {
+    if (!this.failure && this.child.connected) this.child.send({ id: -1, method, args } satisfies Call, () => {});
+  }
+
   private call<M extends RemoteMethod>(method: M, args: Parameters<NativeReranker[M]>): ReturnType<NativeReranker[M]> {
     if (this.failure) return Promise.reject(this.failure) as ReturnType<NativeReranker[M]>;
     if (this.ending) return Promise.reject(new RerankError('DISPOSED', 'the reranker was disposed')) as ReturnType<NativeReranker[M]>;

@@ -34,6 +34,7 @@ function fromWire(e: WireError): Error {
   return Object.assign(new Error(e.message), { code: e.code });
 }
 
+/** A method added to NativeReranker is forwarded by one line here: `call` (a promise) or `notify` (void). */
 export class ChildReranker implements NativeReranker {
   /** Resolves once the model is loaded in the child; rejects when that failed or the child died first. */
   readonly loaded: Promise<ModelInfo>;
@@ -116,7 +117,7 @@ export class ChildReranker implements NativeReranker {
     if (this.pending.size === 0) this.end();
   }
 
-  /** For a method that answers nothing: sent, and no reply awaited (a dead child simply drops it). */
+  /** For a method that answers nothing (void): sent, no reply awaited; a dead child drops it. */
   private notify(method: RemoteMethod, args: unknown[]): void {
     if (!this.failure && this.child.connected) this.child.send({ id: -1, method, args } satisfies Call, () => {});
   }
@@ -129,10 +130,10 @@ export class ChildReranker implements NativeReranker {
 
   private send(call: Call): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      // A call the pipe cannot carry fails here; one sent to a child that just died is rejected
+      // with BACKEND_CRASHED when its exit is seen (the send callback's error says less).
+      this.child.send(call, () => {});
       this.pending.set(call.id, { resolve, reject });
-      this.child.send(call, (err) => {
-        if (err) this.settle({ id: call.id, error: { message: `the model's child process did not take the call: ${err.message}` } });
-      });
     });
   }
 

@@ -8,6 +8,8 @@ export type RerankErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'NATIVE_UNAVAILABLE'
   | 'DECODE_FAILED'
+  /** The model's child process (isolate: true) died with the request in it. */
+  | 'BACKEND_CRASHED'
   | 'DISPOSED'
   | 'ABORTED';
 

@@ -75,6 +75,8 @@ export interface NativeModule {
   loadModel(options: NativeLoadOptions): Promise<NativeReranker>;
   listDevices(): DeviceInfo[];
   probeDevice(name: string): string;
+  /** Writes src's weights as type (F32, F16, BF16, Q8_0, Q4_K) to dst, with llama.cpp's quantizer. */
+  quantizeModel(src: string, dst: string, type: string): Promise<void>;
   /** Whether ggml's backends are loadable libraries (false: compiled in). */
   backendDl: boolean;
   llamaCppRelease: string;

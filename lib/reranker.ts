@@ -1,8 +1,9 @@
 // A loaded reranker: validation in front, the scheduler behind. Each native call runs on a worker
-// thread, off the event loop.
-import { availableParallelism } from 'node:os';
+// thread, off the event loop; with `isolate`, in a child process (lib/isolate/).
 import { RerankAbortError, RerankError } from './errors.js';
-import { NativeReranker, backendReport, nativeModule } from './native.js';
+import { ChildSupervisor } from './isolate/supervisor.js';
+import { loadNative } from './load-native.js';
+import type { NativeReranker } from './native.js';
 import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
@@ -11,54 +12,31 @@ import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } 
 
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
-const CPU_BATCH = 512;
-// Measured on an H200 (issue 9, G100: 100 pairs of ~340 tokens): 2048/2048 took 508 ms against
-// 665 ms for 4096/1024, 653 ms for 1024/1024 and 678 ms for 8192/8192.
-const GPU_BATCH = 2048;
-const GPU_UBATCH = 2048;
 
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
-  private readonly scheduler: Scheduler;
+  private scheduler: Scheduler;
   /** User text as the model's official tokenizer reads it (lib/normalize.ts). */
   private readonly normalize: TextNormalizer;
-  private readonly totals: Omit<RerankStats, keyof DecodeTotals> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
+  private readonly totals: Omit<RerankStats, keyof DecodeTotals | 'restarts'> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
+  /** Kept across the schedulers of successive child processes. */
+  private readonly decodeTotals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 };
 
-  private constructor(native: NativeReranker, private readonly options: ValidLoadOptions) {
+  private constructor(native: NativeReranker, private readonly options: ValidLoadOptions, private readonly children?: ChildSupervisor) {
     this.native = native;
-    this.scheduler = new Scheduler(native, native.info().batchSize);
+    this.scheduler = new Scheduler(native, native.info().batchSize, this.decodeTotals);
     this.normalize = textNormalizer(native.info().tokenizer);
   }
 
-  /** Loads a Qwen3-Reranker GGUF. Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS). */
+  /**
+   * Loads a Qwen3-Reranker GGUF, in this process or (isolate: true) in a child process.
+   * Rejects with RerankError (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, INVALID_OPTIONS, BACKEND_CRASHED).
+   */
   static async load(options: LoadOptions): Promise<Reranker> {
     const valid = validateLoadOptions(options);
-    const addon = nativeModule();
-    // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
-    const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
-    const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
-    // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
-    const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
-    try {
-      const native = await addon.loadModel({
-        path: valid.model,
-        gpu,
-        gpuLayers: valid.gpuLayers,
-        threads: valid.threads ?? availableParallelism(),
-        maxLength: valid.maxLength,
-        batchSize,
-        ubatchSize: Math.min(batchSize, onGpu ? GPU_UBATCH : CPU_BATCH),
-        maxSequences: 64,
-        flashAttention: valid.flashAttention,
-        kvType: valid.kvType,
-        // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
-        // gains little from it and keeps every request's scores independent of the others.
-        pack: !(valid.reproducible ?? !onGpu),
-      });
-      return new Reranker(native, valid);
-    } catch (err) {
-      throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');
-    }
+    if (!valid.isolate) return new Reranker(await loadNative(valid), valid);
+    const children = await ChildSupervisor.start(valid);
+    return new Reranker(children.live(), valid, children);
   }
 
   get info(): ModelInfo {
@@ -66,7 +44,17 @@ export class Reranker implements AsyncDisposable {
   }
 
   get stats(): RerankStats {
-    return { ...this.totals, ...this.scheduler.totals };
+    return { ...this.totals, ...this.decodeTotals, restarts: this.children?.restarts ?? 0 };
+  }
+
+  /** isolate: a new child process is loading the model after the last one died. */
+  get restarting(): boolean {
+    return this.children?.restarting ?? false;
+  }
+
+  /** isolate: the pid of the child process holding the model. */
+  get childPid(): number | undefined {
+    return this.children?.pid;
   }
 
   get disposed(): boolean {
@@ -118,6 +106,7 @@ export class Reranker implements AsyncDisposable {
     this.native = undefined;
     this.scheduler.close();
     native?.dispose();
+    this.children?.close();
   }
 
   /** dispose(), then waits until native code has stopped and let go of the model. */
@@ -128,6 +117,12 @@ export class Reranker implements AsyncDisposable {
 
   private live(): NativeReranker {
     if (!this.native) throw new RerankError('DISPOSED', 'the reranker was disposed');
+    const child = this.children?.live();
+    if (child && child !== this.native) {
+      // A new child: the old scheduler fails what it still holds (the dead child rejects at once).
+      this.native = child;
+      this.scheduler = new Scheduler(child, child.info().batchSize, this.decodeTotals);
+    }
     return this.native;
   }
 }

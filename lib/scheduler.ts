@@ -72,9 +72,12 @@ export class Scheduler {
   private nextId = 1;
   private readonly slice: number;
   private readonly budget: number;
-  readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 };
-
-  constructor(private native: NativeReranker | undefined, batchSize: number) {
+  /** `totals`: where decode calls and time are added up (may outlive this scheduler). */
+  constructor(
+    private native: NativeReranker | undefined,
+    batchSize: number,
+    readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 },
+  ) {
     this.slice = slicePairs(batchSize);
     this.budget = sliceTokens(batchSize);
   }
@@ -137,7 +140,9 @@ export class Scheduler {
         call.groups.forEach((r, i) => this.receive(batch[i], r));
       })
       .catch((err: Error) => {
-        for (const job of batch) this.fail(job, new RerankError('DECODE_FAILED', err.message));
+        // A RerankError says what failed (BACKEND_CRASHED from an isolated model's dead process)
+        const error = err instanceof RerankError ? err : new RerankError('DECODE_FAILED', err.message);
+        for (const job of batch) this.fail(job, error);
       })
       .finally(() => {
         for (const job of batch) this.landed(job);

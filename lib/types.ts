@@ -75,6 +75,11 @@ export interface LoadOptions {
    * concurrent requests share decode calls (a score can then move by float rounding, see README).
    */
   reproducible?: boolean;
+  /**
+   * Run the model in its own child process (default false): a native crash there rejects that
+   * process's requests with BACKEND_CRASHED and a new one loads the model for the next request.
+   */
+  isolate?: boolean;
 }
 
 export interface ModelInfo {
@@ -134,4 +139,6 @@ export interface RerankStats {
   /** llama_decode calls, and the wall time spent in them (ms). */
   decodeCalls: number;
   decodeMs: number;
+  /** Child processes started again after one died (isolate: true); 0 when not isolated. */
+  restarts: number;
 }

@@ -22,7 +22,7 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
   Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
-const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
 
 const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
@@ -121,5 +121,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     batchSize: optionalInteger(input, 'batchSize', 32, 65536),
     sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
     reproducible: input.reproducible === undefined ? undefined : optionalBoolean(input, 'reproducible', true, badOption),
+    isolate: optionalBoolean(input, 'isolate', false, badOption),
   };
 }

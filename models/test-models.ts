@@ -1,5 +1,5 @@
 // The project's own Qwen3-Reranker GGUF files: the real tokenizer, seeded random weights.
-// "tiny" (F32) is for tests; "0.6b" has the real Qwen3-Reranker-0.6B shape (Q8_0) for benchmarks:
+// "tiny" (F32) is for tests, "tiny-k" too (wide enough for every quantization); "0.6b" has the real Qwen3-Reranker-0.6B shape (Q8_0) for benchmarks:
 // the same compute as the real model, scores that mean nothing.
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +25,10 @@ export interface Qwen3Shape {
 
 export const SHAPES = {
   tiny: { nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, headDim: 16, nFf: 128, ropeTheta: 1e6, rmsEps: 1e-6,
+    contextLength: 40960, weightType: TensorType.F32 },
+  // tiny at the K-quants' width: Q4_K packs a row in 256-weight super-blocks, and llama.cpp's
+  // quantizer gives a narrower row another type. For the weight-type tests.
+  'tiny-k': { nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, headDim: 64, nFf: 512, ropeTheta: 1e6, rmsEps: 1e-6,
     contextLength: 40960, weightType: TensorType.F32 },
   '0.6b': { nLayer: 28, nEmbd: 1024, nHead: 16, nHeadKv: 8, headDim: 128, nFf: 3072, ropeTheta: 1e6, rmsEps: 1e-6,
     contextLength: 40960, weightType: TensorType.Q8_0 },

@@ -1,10 +1,11 @@
-// llama-rerank's native module: loadModel(), listDevices() and the NativeReranker class.
+// llama-rerank's native module: loadModel(), listDevices(), quantizeModel() and the NativeReranker class.
 #include <napi.h>
 
 #include "backend.h"
 #include "device_probe.h"
 #include "js_convert.h"
 #include "js_reranker.h"
+#include "js_quantize.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
                                                ));
   exports.Set("probeDevice", Napi::Function::New(env, probeDevice, "probeDevice"));
   exports.Set("listDevices", Napi::Function::New(env, listDevices, "listDevices"));
+  exports.Set("quantizeModel", Napi::Function::New(env, rerank::quantizeModel, "quantizeModel"));
   exports.Set("llamaCppRelease", Napi::String::New(env, LLAMA_RERANK_LLAMA_RELEASE));
   return exports;
 }

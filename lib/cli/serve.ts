@@ -17,6 +17,8 @@ ${LOAD_USAGE}
       --max-documents N   most documents per request (default ${DEFAULT_LIMITS.maxDocuments})
       --log-level L       JSON-lines log on stdout: ${LOG_LEVELS.join(', ')} (default warn;
                           info logs every request with its id)
+      --no-isolate        run the model in this process, not in a child process that a crash
+                          can take down without the server (the default)
 Environment: LLAMA_RERANK_API_KEY requires \`Authorization: Bearer <key>\` on every route but /health.`;
 
 /** A listen failure in one line: the address and what is wrong with it. */
@@ -40,13 +42,15 @@ export async function serve(argv: string[]): Promise<void> {
     'body-limit': { type: 'string' },
     'max-documents': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
+    'no-isolate': { type: 'boolean' },
   });
   noPositionals(positionals);
   if (!LOG_LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const model = requireModel(values);
   const port = integerFlag(values.port, 'port', 0)!;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
-  const options = loadOptions(values);
+  // A native crash costs the requests in that process, never the server (see isolate in the README).
+  const options = { ...loadOptions(values), isolate: !values['no-isolate'] };
   const apiKey = process.env.LLAMA_RERANK_API_KEY || undefined;
   const keyProblem = apiKey === undefined ? undefined : apiKeyProblem(apiKey);
   if (keyProblem) throw new UsageError(`LLAMA_RERANK_API_KEY ${keyProblem}`, false);

@@ -144,6 +144,9 @@ export function buildServer(options: ServerOptions): RerankServer {
     return new HttpError(503, code, loadError && state === 'failed' ? `${message}: ${loadError.message}` : message);
   };
 
+  // isolate: the model's child process died and a new one is loading it; clients should retry.
+  const restarting = () => new HttpError(503, 'BACKEND_RESTARTING', "the model's process is restarting after a crash");
+
   readBodiesAsJson(app);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -152,6 +155,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     }
     if (!RERANK_ROUTES.includes(request.routeOptions.url ?? '')) return;
     if (state !== 'ready') throw notReady();
+    if (reranker!.restarting) throw restarting();
     active++;
     onSettled(request.raw, reply.raw, () => {
       if (--active === 0) for (const wake of idleWaiters.splice(0)) wake();
@@ -173,9 +177,9 @@ export function buildServer(options: ServerOptions): RerankServer {
   app.setNotFoundHandler(notFound);
 
   app.get('/health', async (_request, reply) => {
-    if (state === 'ready') return { status: 'ok', model: options.modelName };
-    const err = notReady();
-    return reply.code(503).send({ status: state, ...errorBody(503, err.code, err.message) });
+    if (state === 'ready' && !reranker!.restarting) return { status: 'ok', model: options.modelName };
+    const err = state === 'ready' ? restarting() : notReady();
+    return reply.code(503).send({ status: state === 'ready' ? 'restarting' : state, ...errorBody(503, err.code, err.message) });
   });
 
   app.get('/v1/models', async () => ({

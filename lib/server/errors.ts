@@ -42,6 +42,8 @@ const RERANK_STATUS: Record<RerankErrorCode, number> = {
   DOWNLOAD_FAILED: 500,
   NATIVE_UNAVAILABLE: 500,
   DECODE_FAILED: 500,
+  // The model's child process died; a new one is loading, so a retry is what the client should do.
+  BACKEND_CRASHED: 503,
 };
 
 export function errorBody(status: number, code: string, message: string, param: string | null = null): ErrorBody {

@@ -1,0 +1,41 @@
+// Loads a model into this process's addon: the Reranker does it in-process, the child process of
+// an isolated Reranker (lib/isolate/) does it there, with the same options.
+import { availableParallelism } from 'node:os';
+import { RerankError } from './errors.js';
+import { NativeReranker, backendReport, nativeModule } from './native.js';
+import type { ValidLoadOptions } from './validate.js';
+
+const CPU_BATCH = 512;
+// Measured on an H200 (issue 9, G100: 100 pairs of ~340 tokens): 2048/2048 took 508 ms against
+// 665 ms for 4096/1024, 653 ms for 1024/1024 and 678 ms for 8192/8192.
+const GPU_BATCH = 2048;
+const GPU_UBATCH = 2048;
+
+/** Rejects with RerankError (MODEL_LOAD_FAILED, NATIVE_UNAVAILABLE). */
+export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranker> {
+  const addon = nativeModule();
+  // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
+  const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
+  const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
+  // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
+  const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
+  try {
+    return await addon.loadModel({
+      path: valid.model,
+      gpu,
+      gpuLayers: valid.gpuLayers,
+      threads: valid.threads ?? availableParallelism(),
+      maxLength: valid.maxLength,
+      batchSize,
+      ubatchSize: Math.min(batchSize, onGpu ? GPU_UBATCH : CPU_BATCH),
+      maxSequences: 64,
+      flashAttention: valid.flashAttention,
+      kvType: valid.kvType,
+      // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
+      // gains little from it and keeps every request's scores independent of the others.
+      pack: !(valid.reproducible ?? !onGpu),
+    });
+  } catch (err) {
+    throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');
+  }
+}

@@ -2,6 +2,7 @@
 // thread, off the event loop.
 import { availableParallelism } from 'node:os';
 import { RerankAbortError, RerankError } from './errors.js';
+import { passingDevices } from './backends.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
 import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
@@ -36,6 +37,8 @@ export class Reranker implements AsyncDisposable {
     const addon = nativeModule();
     // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
     const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
+    // Only the devices that passed the probe: a backend's other devices may be the broken ones.
+    const devices = addon.backendDl && gpu !== 'cpu' && gpu !== 'auto' ? passingDevices(backendReport(), gpu) : undefined;
     const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
     // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
     const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
@@ -54,6 +57,7 @@ export class Reranker implements AsyncDisposable {
         // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
         // gains little from it and keeps every request's scores independent of the others.
         pack: !(valid.reproducible ?? !onGpu),
+        devices,
       });
       return new Reranker(native, valid);
     } catch (err) {
@@ -102,11 +106,16 @@ export class Reranker implements AsyncDisposable {
 
   /**
    * The model's tokens for a text, as the prompt's body is tokenized: normalized as a query or
-   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set.
+   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set. With
+   * `maxTokens`, the first that many: the same tokens as the whole text's, from only as much of the
+   * text as they need.
    */
-  async tokenize(text: string, { parseSpecial = false } = {}): Promise<number[]> {
+  async tokenize(text: string, { parseSpecial = false, maxTokens }: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
     if (typeof text !== 'string') throw new RerankError('INVALID_REQUEST', 'text: must be a string', 'text');
-    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial));
+    if (maxTokens !== undefined && (!Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
+      throw new RerankError('INVALID_REQUEST', 'maxTokens: must be a non-negative integer', 'maxTokens');
+    }
+    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial, maxTokens));
   }
 
   /**

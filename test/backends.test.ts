@@ -25,7 +25,8 @@ function run(env: Record<string, string>, gpus: string[] = []): RunResult {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  // the last line that is the fixture's answer (a test below makes the process print more)
+  return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"backends"')).pop()!);
 }
 
 describe('backend choice', () => {
@@ -39,6 +40,20 @@ describe('backend choice', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
     writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
     const r = run({ LLAMA_RERANK_BACKEND_PATH: dir }, ['auto']);
+    expect(r.backends.selected).toBe('cpu');
+    expect(r.backends.libraries[0]).toMatchObject({ backend: 'cuda', ok: false });
+    expect(r.backends.libraries[0].reason).toMatch(/cannot load/);
+    expect(r.info!.auto.backend).toBe('CPU');
+  });
+
+  it("reads the probe's answer whatever else its process prints, before it or at exit", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+    writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
+    // as a driver might: lines of its own, JSON-looking ones too, when loaded and when the process exits
+    const talker = join(dir, 'talker.cjs');
+    writeFileSync(talker, `process.stdout.write('{"reason":"driver banner"}\\n');
+      process.on('exit', () => process.stdout.write('{"devices":["Bogus0"]}\\ndriver says bye\\n'));`);
+    const r = run({ LLAMA_RERANK_BACKEND_PATH: dir, NODE_OPTIONS: `--require ${talker}` }, ['auto']);
     expect(r.backends.selected).toBe('cpu');
     expect(r.backends.libraries[0]).toMatchObject({ backend: 'cuda', ok: false });
     expect(r.backends.libraries[0].reason).toMatch(/cannot load/);

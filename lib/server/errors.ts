@@ -32,6 +32,7 @@ const TYPES: Record<number, string> = {
 const RERANK_STATUS: Record<RerankErrorCode, number> = {
   INVALID_REQUEST: 422,
   DOCUMENT_TOO_LONG: 422,
+  QUERY_TOO_LONG: 422,
   MODEL_NOT_FOUND: 404,
   DISPOSED: 503,
   // The server aborts a request only when its client has left (connection.ts): nginx's 499, which
@@ -42,6 +43,7 @@ const RERANK_STATUS: Record<RerankErrorCode, number> = {
   DOWNLOAD_FAILED: 500,
   NATIVE_UNAVAILABLE: 500,
   DECODE_FAILED: 500,
+  TOKENIZE_FAILED: 500,
 };
 
 export function errorBody(status: number, code: string, message: string, param: string | null = null): ErrorBody {

@@ -1,9 +1,12 @@
 // How a pair's tokens are made: only as much of a long text is tokenized as the kept tokens need,
 // and they are exactly the whole text's; chunk windows are cut from the official pair; a query
 // that leaves no room for a document is refused.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
+import { packageRoot } from '../models/paths.js';
 import { scoresByIndex, tinyModel } from './helpers.js';
 import { random, randomText } from './random-text.js';
 
@@ -66,6 +69,17 @@ describe('bounded tokenization', () => {
     expect(await bytesFor(spaces + spaces)).toBe(bytes);
     const words = 'lorem ipsum dolor sit amet '.repeat(150_000);
     expect(await bytesFor(words)).toBeLessThan(words.length / 100);
+  });
+
+  it.skipIf(process.platform !== 'linux')('a 300 MB document under a 3 GB memory limit is scored, and so is the request beside it', () => {
+    // Whole, it took 4 bytes of tokens per byte (and more inside llama.cpp): std::bad_alloc, which
+    // failed every request of the native call.
+    const fixture = join(packageRoot, 'dist', 'test', 'fixtures', 'huge-document-run.js');
+    const child = spawnSync('sh', ['-c', 'ulimit -v 3000000 && exec "$0" "$@"', process.execPath, fixture, tinyModel('rank')], {
+      encoding: 'utf8',
+    });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual(['scored', 'scored']);
   });
 });
 

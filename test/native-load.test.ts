@@ -39,7 +39,7 @@ describe('devices', () => {
   it('a GPU backend loads onto the devices named, refusing one it does not have', async () => {
     const load = nativeModule().loadModel({
       path: tinyModel('rank'), gpu: 'vulkan', devices: ['Vulkan7'], maxLength: 256, batchSize: 64, ubatchSize: 64,
-      maxSequences: 8, flashAttention: 'auto', kvType: 'f16',
+      maxSequences: 8, flashAttention: 'auto', kvType: 'f16', pack: false,
     });
     await expect(load).rejects.toThrow(/no vulkan device named "Vulkan7"/);
   });

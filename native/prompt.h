@@ -39,8 +39,8 @@ class Prompt {
   // A document too long for one pair, as the hosted APIs chunk it: overlapping windows of the
   // pair's document tokens, each its own pair, at most `maxWindows` (later text is dropped, as
   // truncation would); windows share `overlap` tokens, or half their width when they are short.
-  // Every window is the official pair's tokens with a stretch of the document's cut out; window 0
-  // is the truncated pair.
+  // Every window is the official pair's tokens without the document's tokens outside the window;
+  // window 0 is the truncated pair.
   std::vector<PairTokens> windows(const std::string& instruction, const std::string& query,
                                   const std::string& document, uint32_t maxLength, uint32_t maxWindows,
                                   uint32_t overlap) const;

@@ -67,10 +67,10 @@ Prompt::Front Prompt::front(const std::string& head, const std::string& text, si
       return f;
     }
     // Grow by the bytes per token seen so far, a quarter more for luck, at least doubling.
-    const size_t seen = std::max<size_t>(tokens.size(), 1);
-    size_t estimate = piece.size() * want / seen;
-    estimate += estimate / 4;
-    len = std::min(text.size(), std::max(2 * len + 1, estimate));
+    const double seen = static_cast<double>(std::max<size_t>(tokens.size(), 1));
+    const double estimate = std::min(1.25 * static_cast<double>(piece.size()) * static_cast<double>(want) / seen,
+                                     static_cast<double>(text.size()));
+    len = std::min(text.size(), std::max(2 * len + 1, static_cast<size_t>(estimate)));
   }
 }
 

@@ -13,9 +13,9 @@ const vulkanLibrary = join(packageRoot, 'node_modules', '@node-llama-cpp', 'linu
 const hasVulkanDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d) => existsSync(d));
 
 interface RunResult {
-  backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string }[] };
+  backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string; devices?: string[] }[] };
   scores?: Record<string, number[]>;
-  info?: Record<string, { backend: string; gpuLayers: number; layers: number }>;
+  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[] }>;
   error?: { code: string; message: string };
 }
 
@@ -89,6 +89,9 @@ describe('backend choice', () => {
 
   it.skipIf(!vulkan)("Vulkan with its default FP16 shaders stays within 5e-3 of the CPU", () => {
     // ggml-vulkan computes in FP16 where the device allows; measured 2.6e-3 on the tiny random model.
-    expect(maxDiff(run(vulkanEnv, ['auto', 'cpu']))).toBeLessThan(5e-3);
+    const r = run(vulkanEnv, ['auto', 'cpu']);
+    expect(maxDiff(r)).toBeLessThan(5e-3);
+    // the model is on the devices that passed the probe, passed down by name
+    expect(r.info!.auto.devices).toEqual(r.backends.libraries[0].devices);
   });
 });

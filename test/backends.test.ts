@@ -26,7 +26,7 @@ function run(env: Record<string, string>, gpus: string[] = []): RunResult {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // the last line that is the fixture's answer (a test below makes the process print more)
-  return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"backends"')).pop()!);
+  return JSON.parse(out.trim().split('\n').filter((l) => /^\{"(backends|error)"/.test(l)).pop()!);
 }
 
 describe('backend choice', () => {

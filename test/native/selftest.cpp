@@ -18,13 +18,33 @@ static int check(bool ok, const char* what) {
   return ok ? 0 : 1;
 }
 
+// ggml's own logging entry (exported by ggml-base; its header is internal to ggml).
+extern "C" void ggml_log_internal(enum ggml_log_level level, const char* format, ...);
+
+// The error text a failed call explains itself with: continuation lines of an error kept, an
+// INFO message's continuation not, nothing left over after a clear.
+static int checkErrorText() {
+  int failures = 0;
+  rerank::clearLastLlamaError();
+  ggml_log_internal(GGML_LOG_LEVEL_ERROR, "selftest: device fault\n");
+  ggml_log_internal(GGML_LOG_LEVEL_CONT, "  address fault 0\n");
+  ggml_log_internal(GGML_LOG_LEVEL_INFO, "selftest: loading");
+  ggml_log_internal(GGML_LOG_LEVEL_CONT, "...");
+  const std::string text = rerank::takeLastLlamaError();
+  failures += check(text == "selftest: device fault\n  address fault 0", "an error's continuation lines kept, INFO's not");
+  ggml_log_internal(GGML_LOG_LEVEL_ERROR, "selftest: stale\n");
+  rerank::clearLastLlamaError();
+  failures += check(rerank::takeLastLlamaError().empty(), "nothing stale after a clear");
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = 0;
+  int failures = checkErrorText();
   for (int round = 0; round < 3; ++round) {
     LoadOptions o;
     o.path = argv[2];

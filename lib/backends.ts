@@ -64,6 +64,18 @@ export function findBackendLibraries(addonDir: string): BackendLibrary[] {
 }
 
 const PROBE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'probe-backend.js');
+/** Starts the probe's answer line: a driver or library may print anything else, before or after it. */
+export const PROBE_ANSWER = 'llama-rerank-probe-answer: ';
+
+function probeAnswer(stdout: string): { devices?: string[]; reason?: string } {
+  const line = stdout.split(/\r?\n/).reverse().find((l) => l.startsWith(PROBE_ANSWER));
+  if (line === undefined) return { reason: 'the probe exited without an answer' };
+  try {
+    return JSON.parse(line.slice(PROBE_ANSWER.length)) as { devices?: string[]; reason?: string };
+  } catch {
+    return { reason: `the probe's answer is not JSON: ${line}` };
+  }
+}
 
 /** Loads the library in a child process and computes on each of its devices there. */
 export function probe(lib: BackendLibrary, addonPath: string): BackendLibrary {
@@ -76,7 +88,7 @@ export function probe(lib: BackendLibrary, addonPath: string): BackendLibrary {
     const how = child.signal ? `killed by ${child.signal}` : child.error ? child.error.message : `exit code ${child.status}`;
     return { ...lib, ok: false, reason: `the probe crashed (${how}) ${child.stderr.trim().split('\n').pop() ?? ''}`.trim() };
   }
-  const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { devices?: string[]; reason?: string };
+  const result = probeAnswer(child.stdout);
   return result.reason ? { ...lib, ok: false, reason: result.reason } : { ...lib, ok: true, devices: result.devices };
 }
 
@@ -106,4 +118,10 @@ export function chooseBackend(libraries: BackendLibrary[], addonPath: string): B
     ? `${best.backend} from ${best.source} passed its probe on ${best.devices?.join(', ')}`
     : probed.length > 0 ? 'no GPU backend passed its probe' : 'no GPU backend library found';
   return { selected: best?.backend ?? 'cpu', why, libraries: [...probed, ...libraries.filter((l) => !wanted.includes(l))] };
+}
+
+/** The devices of a backend that passed their probe; undefined when none was probed (all are used). */
+export function passingDevices(report: BackendReport, backend: GpuBackend): string[] | undefined {
+  const devices = report.libraries.filter((l) => l.ok && l.backend === backend).flatMap((l) => l.devices ?? []);
+  return devices.length > 0 ? devices : undefined;
 }

@@ -3,6 +3,7 @@ export type RerankErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_OPTIONS'
   | 'DOCUMENT_TOO_LONG'
+  | 'QUERY_TOO_LONG'
   | 'MODEL_NOT_FOUND'
   | 'MODEL_LOAD_FAILED'
   | 'DOWNLOAD_FAILED'
@@ -10,18 +11,24 @@ export type RerankErrorCode =
   | 'DECODE_FAILED'
   /** The model's child process (isolate: true) died with the request in it. */
   | 'BACKEND_CRASHED'
+  | 'TOKENIZE_FAILED'
   | 'DISPOSED'
   | 'ABORTED';
 
+/** Codes that always concern one field: the field when none is given. */
+const FIELD_OF: Partial<Record<RerankErrorCode, string>> = { QUERY_TOO_LONG: 'query' };
+
 export class RerankError extends Error {
   override name = 'RerankError';
+  /** The request field at fault, e.g. "documents[3]". */
+  readonly field?: string;
   constructor(
     readonly code: RerankErrorCode,
     message: string,
-    /** The request field at fault, e.g. "documents[3]". */
-    readonly field?: string,
+    field?: string,
   ) {
     super(message);
+    this.field = field ?? FIELD_OF[code];
   }
 }
 

@@ -2,6 +2,7 @@
 // an isolated Reranker (lib/isolate/) does it there, with the same options.
 import { availableParallelism } from 'node:os';
 import { RerankError } from './errors.js';
+import { passingDevices } from './backends.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
 import type { ValidLoadOptions } from './validate.js';
 
@@ -16,6 +17,8 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   const addon = nativeModule();
   // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
   const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
+  // Only the devices that passed the probe: a backend's other devices may be the broken ones.
+  const devices = addon.backendDl && gpu !== 'cpu' && gpu !== 'auto' ? passingDevices(backendReport(), gpu) : undefined;
   const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
   const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
@@ -34,6 +37,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
       // gains little from it and keeps every request's scores independent of the others.
       pack: !(valid.reproducible ?? !onGpu),
+      devices,
     });
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');

@@ -19,6 +19,8 @@ export interface NativeLoadOptions {
   kvType: string;
   /** Pairs of the groups of one score() call share decode calls (else each group is decoded alone). */
   pack: boolean;
+  /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */
+  devices?: string[];
 }
 
 /** One request's pairs: they share a query and so their prompt prefix. */
@@ -48,7 +50,7 @@ export interface NativeGroupResult {
   chunks: number[];
   computedTokens: number;
   error?: string;
-  errorCode?: 'DOCUMENT_TOO_LONG' | 'DECODE_FAILED' | 'ABORTED';
+  errorCode?: 'DOCUMENT_TOO_LONG' | 'QUERY_TOO_LONG' | 'TOKENIZE_FAILED' | 'DECODE_FAILED' | 'ABORTED';
   errorIndex?: number;
 }
 
@@ -63,7 +65,8 @@ export interface NativeReranker {
   score(groups: NativeGroup[]): Promise<NativeCallResult>;
   /** Stops the group of this id at its next decode call (no-op when none runs). */
   cancel(id: number): void;
-  tokenize(text: string, parseSpecial: boolean): Promise<Int32Array>;
+  /** With maxTokens: the first that many tokens, from only as much of the text as they need. */
+  tokenize(text: string, parseSpecial: boolean, maxTokens?: number): Promise<Int32Array>;
   info(): ModelInfo;
   /** Frees the model; a running score() stops at its next decode call. */
   dispose(): void;
@@ -77,6 +80,8 @@ export interface NativeModule {
   probeDevice(name: string): string;
   /** Writes src's weights as type (F32, F16, BF16, Q8_0, Q4_K) to dst, with llama.cpp's quantizer. */
   quantizeModel(src: string, dst: string, type: string): Promise<void>;
+  /** Bytes handed to the tokenizer so far in this process (tests see the work is bounded). */
+  tokenizedBytes(): number;
   /** Whether ggml's backends are loadable libraries (false: compiled in). */
   backendDl: boolean;
   llamaCppRelease: string;

@@ -1,7 +1,9 @@
 // Child process of lib/backends.ts: loads one GPU backend library and computes on its devices.
-// Prints {"devices": [...]} or {"reason": "..."} as its last line; a crash is the parent's answer too.
+// Prints PROBE_ANSWER then {"devices": [...]} or {"reason": "..."} on one line (whatever else the
+// library prints around it); a crash is the parent's answer too.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { PROBE_ANSWER } from './backends.js';
 
 const [addonPath, libraryPath] = process.argv.slice(2);
 const native = createRequire(import.meta.url)(addonPath);
@@ -16,4 +18,4 @@ if (loaded.error) {
   else if (failures.length === devices.length) out = { reason: failures.map(([d, why]) => `${d}: ${why}`).join('; ') };
   else out = { devices: devices.map((d) => d.name).filter((n) => !failures.some(([f]) => f === n)) };
 }
-console.log(JSON.stringify(out));
+console.log(PROBE_ANSWER + JSON.stringify(out));

@@ -90,11 +90,16 @@ export class Reranker implements AsyncDisposable {
 
   /**
    * The model's tokens for a text, as the prompt's body is tokenized: normalized as a query or
-   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set.
+   * document is (lib/normalize.ts), control tokens read as text unless `parseSpecial` is set. With
+   * `maxTokens`, the first that many: the same tokens as the whole text's, from only as much of the
+   * text as they need.
    */
-  async tokenize(text: string, { parseSpecial = false } = {}): Promise<number[]> {
+  async tokenize(text: string, { parseSpecial = false, maxTokens }: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
     if (typeof text !== 'string') throw new RerankError('INVALID_REQUEST', 'text: must be a string', 'text');
-    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial));
+    if (maxTokens !== undefined && (!Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
+      throw new RerankError('INVALID_REQUEST', 'maxTokens: must be a non-negative integer', 'maxTokens');
+    }
+    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial, maxTokens));
   }
 
   /**

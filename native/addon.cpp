@@ -6,6 +6,7 @@
 #include "js_convert.h"
 #include "js_reranker.h"
 #include "js_quantize.h"
+#include "prompt.h"
 
 namespace {
 
@@ -41,6 +42,12 @@ Napi::Value probeDevice(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), rerank::probeDevice(info[0].As<Napi::String>().Utf8Value()));
 }
 
+// tokenizedBytes(): bytes handed to the tokenizer so far in this process, for tests to see that the
+// work is bounded by what is kept.
+Napi::Value tokenizedBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(rerank::Prompt::tokenizedBytes()));
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeReranker", rerank::JsReranker::define(env));
   exports.Set("loadModel", Napi::Function::New(env, rerank::loadModel, "loadModel"));
@@ -55,6 +62,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeDevice", Napi::Function::New(env, probeDevice, "probeDevice"));
   exports.Set("listDevices", Napi::Function::New(env, listDevices, "listDevices"));
   exports.Set("quantizeModel", Napi::Function::New(env, rerank::quantizeModel, "quantizeModel"));
+  exports.Set("tokenizedBytes", Napi::Function::New(env, tokenizedBytes, "tokenizedBytes"));
   exports.Set("llamaCppRelease", Napi::String::New(env, LLAMA_RERANK_LLAMA_RELEASE));
   return exports;
 }

@@ -13,6 +13,8 @@ namespace rerank {
 namespace {
 
 thread_local std::string lastError;
+// GGML_LOG_LEVEL_CONT continues the message before it, so it goes where that one went.
+thread_local bool continuingError = false;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -20,14 +22,17 @@ std::string lower(std::string s) {
 }
 
 // llama.cpp is chatty at INFO level; a library embedded in a service should be quiet unless asked.
+// Errors are not: they go to stderr as they happen, since ggml aborts the process on some of them
+// (a CUDA error) and the thrown error that would carry them never comes.
 void onLog(ggml_log_level level, const char* text, void*) {
   static const bool verbose = std::getenv("LLAMA_RERANK_VERBOSE") != nullptr;
-  if (level == GGML_LOG_LEVEL_ERROR) {
+  const bool error = level == GGML_LOG_LEVEL_ERROR || (level == GGML_LOG_LEVEL_CONT && continuingError);
+  if (level != GGML_LOG_LEVEL_CONT) continuingError = level == GGML_LOG_LEVEL_ERROR;
+  if (error) {
     lastError += text;
     if (lastError.size() > 4096) lastError.erase(0, lastError.size() - 4096);
   }
-  // Errors reach the caller inside the thrown error; the console only hears them when asked.
-  if (verbose) std::fputs(text, stderr);
+  if (verbose || error) std::fputs(text, stderr);
 }
 
 const char* typeName(enum ggml_backend_dev_type t) {
@@ -55,6 +60,7 @@ void ensureBackend(const std::string& libDir) {
 
 std::string loadBackendLibrary(const std::string& path) {
   ensureBackend();
+  clearLastLlamaError();
   ggml_backend_reg_t reg = ggml_backend_load(path.c_str());
   if (!reg) {
     const std::string why = takeLastLlamaError();
@@ -68,6 +74,11 @@ std::string takeLastLlamaError() {
   e.swap(lastError);
   while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.pop_back();
   return e;
+}
+
+void clearLastLlamaError() {
+  lastError.clear();
+  continuingError = false;
 }
 
 std::vector<DeviceInfo> listDevices() {
@@ -95,6 +106,22 @@ std::vector<ggml_backend_dev_t> gpuDevicesOf(const std::string& backend) {
     if (ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) continue;
     std::string reg = lower(ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev)));
     if (reg == want || (want == "metal" && reg == "mtl")) out.push_back(dev);
+  }
+  return out;
+}
+
+std::vector<ggml_backend_dev_t> gpuDevicesNamed(const std::string& backend, const std::vector<std::string>& names) {
+  const std::vector<ggml_backend_dev_t> all = gpuDevicesOf(backend);
+  std::vector<ggml_backend_dev_t> out;
+  for (const std::string& name : names) {
+    const auto it = std::find_if(all.begin(), all.end(), [&](ggml_backend_dev_t d) { return name == ggml_backend_dev_name(d); });
+    if (it == all.end()) {
+      std::string known;
+      for (auto* d : all) known += (known.empty() ? "" : ", ") + std::string(ggml_backend_dev_name(d));
+      throw std::runtime_error("no " + backend + " device named \"" + name + "\" (" +
+                               (known.empty() ? "it has none" : "it has " + known) + ")");
+    }
+    if (std::find(out.begin(), out.end(), *it) == out.end()) out.push_back(*it);
   }
   return out;
 }

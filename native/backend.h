@@ -17,8 +17,11 @@ void ensureBackend(const std::string& libDir = "");
 // ("CUDA", "Vulkan"...), or throws std::runtime_error when it cannot be loaded.
 std::string loadBackendLibrary(const std::string& path);
 
-// The last error llama.cpp logged on this thread, to explain a failed load or decode.
+// The errors llama.cpp logged on this thread since the last take or clear, to explain a failed
+// load or decode. Clear before each call whose failure is explained this way, so that an earlier,
+// unrelated error cannot pass for its cause.
 std::string takeLastLlamaError();
+void clearLastLlamaError();
 
 struct DeviceInfo {
   std::string name;         // e.g. "CUDA0", "Vulkan0", "CPU"
@@ -33,5 +36,7 @@ std::vector<DeviceInfo> listDevices();
 
 // The GPU devices of one backend ("cuda", "vulkan", "metal"), case-insensitively.
 std::vector<ggml_backend_dev_t> gpuDevicesOf(const std::string& backend);
+// Those of them named (ggml's names: "CUDA0", "Vulkan1"); throws naming a device it does not have.
+std::vector<ggml_backend_dev_t> gpuDevicesNamed(const std::string& backend, const std::vector<std::string>& names);
 
 }  // namespace rerank

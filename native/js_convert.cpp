@@ -34,6 +34,16 @@ void read(const Napi::Object& o, const char* key, bool& out) {
   if (v.IsBoolean()) out = v.As<Napi::Boolean>().Value();
 }
 
+template <>
+void read(const Napi::Object& o, const char* key, std::vector<std::string>& out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) return;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    if (a.Get(i).IsString()) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  }
+}
+
 template <typename T, typename Fn>
 Napi::Array array(Napi::Env env, const std::vector<T>& items, Fn fn) {
   Napi::Array a = Napi::Array::New(env, items.size());
@@ -56,6 +66,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "flashAttention", l.flashAttention);
   read(o, "kvType", l.kvType);
   read(o, "pack", l.pack);
+  read(o, "devices", l.devices);
   return l;
 }
 

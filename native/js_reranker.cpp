@@ -83,7 +83,9 @@ JsReranker::JsReranker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsRera
   if (info.Length() != 1 || !info[0].IsExternal()) {
     throw codedError(info.Env(), "NativeReranker is created by loadModel()", "INVALID_ARGUMENT");
   }
-  reranker_ = *info[0].As<Napi::External<std::shared_ptr<Reranker>>>().Data();
+  // Moved, not copied: the External lives until V8 collects it, and a copy there would keep the
+  // model (and its KV cache) alive after dispose().
+  reranker_ = std::move(*info[0].As<Napi::External<std::shared_ptr<Reranker>>>().Data());
 }
 
 Napi::Value JsReranker::score(const Napi::CallbackInfo& info) {
@@ -118,9 +120,15 @@ Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
   if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
   if (info.Length() < 1 || !info[0].IsString()) throw codedError(env, "tokenize() takes a string", "INVALID_ARGUMENT");
   const bool special = info.Length() > 1 && info[1].ToBoolean().Value();
+  // tokenize(text, parseSpecial, maxTokens?): the first maxTokens tokens only
+  const size_t maxTokens = info.Length() > 2 && info[2].IsNumber() && info[2].As<Napi::Number>().DoubleValue() >= 0
+                               ? static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue())
+                               : SIZE_MAX;
   return PromiseWorker<std::vector<llama_token>>::run(
       env, "llama-rerank:tokenize", "TOKENIZE_FAILED",
-      [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(), special] { return r->tokenize(text, special); },
+      [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(), special, maxTokens] {
+        return r->tokenize(text, special, maxTokens);
+      },
       [](Napi::Env env, std::vector<llama_token>& tokens) -> Napi::Value {
         Napi::Int32Array out = Napi::Int32Array::New(env, tokens.size());
         std::copy(tokens.begin(), tokens.end(), out.Data());

@@ -56,7 +56,7 @@ class Header {
 
 void checkModelFile(const std::string& path) {
   ensureBackend();
-  takeLastLlamaError();
+  clearLastLlamaError();
   const Header h(path);
   const std::string arch = h.string("general.architecture");
   if (arch.empty()) return;  // llama.cpp refuses it with its own message

@@ -259,7 +259,7 @@ bool PairDecoder::onAbort(void* self) {
 
 int32_t PairDecoder::decode(DecodeStats& stats) {
   capture_.reset();
-  takeLastLlamaError();  // what an earlier call logged is not this call's cause
+  clearLastLlamaError();  // what an earlier call logged is not this call's cause
   const auto start = std::chrono::steady_clock::now();
   const int32_t rc = llama_decode(ctx_, batch_.get());
   stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -1,7 +1,7 @@
 #include "prompt.h"
 
 #include <algorithm>
-#include <stdexcept>
+#include <climits>
 
 namespace rerank {
 namespace {
@@ -11,12 +11,36 @@ const char* const kPrefix =
     "provided. Note that the answer can only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n";
 const char* const kSuffix = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
 
+// Tokens past the kept ones that a prefix must give before its kept tokens count as final.
+// Cutting a text changes only how its last words split (the pre-tokenizer's words, and BPE merges
+// inside a word, are local): test/bounded-tokenize.test.ts compares against whole tokenizations.
+constexpr size_t kMarginTokens = 64;
+// Bytes per token to start from; the prefix then grows by what the tokens so far took.
+constexpr size_t kFirstBytesPerToken = 4;
+
+// The body up to (not including) the space before the document. Qwen2's pre-tokenizer ends a word
+// at that ':', so these are the body's first tokens whatever the document is.
+std::string bodyHead(const std::string& instruction, const std::string& query) {
+  return "<Instruct>: " + instruction + "\n<Query>: " + query + "\n<Document>:";
+}
+
+// The largest cut at or below `at` that does not split a UTF-8 sequence.
+size_t utf8Cut(const std::string& s, size_t at) {
+  if (at >= s.size()) return s.size();
+  while (at > 0 && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) --at;
+  return at;
+}
+
 }  // namespace
+
+std::atomic<uint64_t> Prompt::tokenizedBytes_{0};
 
 Prompt::Prompt(const llama_vocab* vocab)
     : vocab_(vocab), prefix_(tokenize(kPrefix, true)), suffix_(tokenize(kSuffix, true)) {}
 
 std::vector<llama_token> Prompt::tokenize(const std::string& text, bool parseSpecial) const {
+  if (text.size() >= INT32_MAX) throw std::runtime_error("a text of " + std::to_string(text.size()) + " bytes is too long to tokenize");
+  tokenizedBytes_.fetch_add(text.size(), std::memory_order_relaxed);
   // A token is at least one byte, so text.size() + 1 is always enough room.
   std::vector<llama_token> out(text.size() + 1);
   const int32_t n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(),
@@ -26,52 +50,88 @@ std::vector<llama_token> Prompt::tokenize(const std::string& text, bool parseSpe
   return out;
 }
 
+Prompt::Front Prompt::front(const std::string& head, const std::string& text, size_t keep, bool parseSpecial) const {
+  const size_t want = keep + kMarginTokens;
+  size_t len = std::min(text.size(), want * kFirstBytesPerToken);
+  for (;;) {
+    len = utf8Cut(text, len);
+    std::string piece;
+    piece.reserve(head.size() + len);
+    piece.append(head).append(text, 0, len);
+    std::vector<llama_token> tokens = tokenize(piece, parseSpecial);
+    if (len == text.size() || tokens.size() >= want) {
+      Front f;
+      f.more = tokens.size() > keep;
+      if (f.more) tokens.resize(keep);
+      f.tokens = std::move(tokens);
+      return f;
+    }
+    // Grow by the bytes per token seen so far, a quarter more for luck, at least doubling.
+    const double seen = static_cast<double>(std::max<size_t>(tokens.size(), 1));
+    const double estimate = std::min(1.25 * static_cast<double>(piece.size()) * static_cast<double>(want) / seen,
+                                     static_cast<double>(text.size()));
+    len = std::min(text.size(), std::max(2 * len + 1, static_cast<size_t>(estimate)));
+  }
+}
+
+std::vector<llama_token> Prompt::head(const std::string& text, size_t room, uint32_t maxLength) const {
+  Front h = front("", text, room);
+  if (h.tokens.size() < room) return std::move(h.tokens);
+  const std::string taken = h.more ? "more than " + std::to_string(maxLength)
+                                   : std::to_string(fixedTokens() + h.tokens.size()) + " of the " + std::to_string(maxLength);
+  throw QueryTooLong("query: with the instruction and the prompt around it, the query takes " + taken +
+                     " tokens a pair may have (maxLength), leaving no room for a document");
+}
+
+PairTokens Prompt::wrap(const std::vector<llama_token>& body, size_t bodyEnd, size_t docBegin, size_t docEnd) const {
+  PairTokens p;
+  p.tokens.reserve(fixedTokens() + bodyEnd + docEnd - docBegin);
+  p.tokens.insert(p.tokens.end(), prefix_.begin(), prefix_.end());
+  p.tokens.insert(p.tokens.end(), body.begin(), body.begin() + bodyEnd);
+  p.tokens.insert(p.tokens.end(), body.begin() + docBegin, body.begin() + docEnd);
+  p.tokens.insert(p.tokens.end(), suffix_.begin(), suffix_.end());
+  return p;
+}
+
 PairTokens Prompt::pair(const std::string& instruction, const std::string& query, const std::string& document,
                         uint32_t maxLength, bool truncate) const {
-  const std::string body = "<Instruct>: " + instruction + "\n<Query>: " + query + "\n<Document>: " + document;
-  std::vector<llama_token> bodyTokens = tokenize(body, false);
-  PairTokens out;
-  out.bodyTokens = static_cast<uint32_t>(bodyTokens.size());
+  const std::string stable = bodyHead(instruction, query);
   const size_t room = maxLength > fixedTokens() ? maxLength - fixedTokens() : 0;
-  if (bodyTokens.size() > room) {
-    if (!truncate) {
-      throw std::length_error(std::to_string(fixedTokens() + bodyTokens.size()) + " tokens, over the limit of " +
-                              std::to_string(maxLength));
-    }
-    bodyTokens.resize(room);
-    out.truncated = true;
+  head(stable, room, maxLength);
+  const Front body = front(stable + " ", document, room);
+  if (body.more && !truncate) {
+    throw std::length_error("over the limit of " + std::to_string(maxLength) + " tokens with the query and the prompt");
   }
-  out.tokens.reserve(fixedTokens() + bodyTokens.size());
-  out.tokens.insert(out.tokens.end(), prefix_.begin(), prefix_.end());
-  out.tokens.insert(out.tokens.end(), bodyTokens.begin(), bodyTokens.end());
-  out.tokens.insert(out.tokens.end(), suffix_.begin(), suffix_.end());
+  PairTokens out = wrap(body.tokens, body.tokens.size(), 0, 0);
+  out.truncated = body.more;
   return out;
 }
 
 std::vector<PairTokens> Prompt::windows(const std::string& instruction, const std::string& query,
                                         const std::string& document, uint32_t maxLength, uint32_t maxWindows,
                                         uint32_t overlap) const {
-  PairTokens whole = pair(instruction, query, document, maxLength, true);
-  if (!whole.truncated || maxWindows <= 1) return {whole};
-
-  const std::vector<llama_token> head = tokenize("<Instruct>: " + instruction + "\n<Query>: " + query + "\n<Document>: ", false);
-  const std::vector<llama_token> doc = tokenize(document, false);
-  const size_t fixed = fixedTokens() + head.size();
-  if (maxLength < fixed + 8) return {whole};  // no room for a useful window: truncate as usual
-  const size_t width = maxLength - fixed;
-  const size_t stride = width - std::min<size_t>(overlap, width / 2);  // short windows overlap by half
+  if (maxWindows <= 1) return {pair(instruction, query, document, maxLength, true)};
+  const std::string stable = bodyHead(instruction, query);
+  const size_t room = maxLength > fixedTokens() ? maxLength - fixedTokens() : 0;
+  const std::vector<llama_token> h = head(stable, room, maxLength);
+  const size_t split = h.size();
+  const size_t width = room - split;  // document tokens per window
+  if (width < 8) return {pair(instruction, query, document, maxLength, true)};  // no room for a useful window
+  const size_t stride = width - std::min<size_t>(overlap, width / 2);          // short windows overlap by half
+  const Front body = front(stable + " ", document, split + (maxWindows - 1) * stride + width);
+  if (body.tokens.size() < split || !std::equal(h.begin(), h.end(), body.tokens.begin())) {
+    // The document's first token took in text before it: no clean cut, so the official truncation.
+    return {pair(instruction, query, document, maxLength, true)};
+  }
+  const size_t docTokens = body.tokens.size() - split;
   std::vector<PairTokens> out;
   for (size_t start = 0; out.size() < maxWindows; start += stride) {
-    const size_t end = std::min(doc.size(), start + width);
-    PairTokens w;
-    w.bodyTokens = static_cast<uint32_t>(head.size() + end - start);
-    w.tokens.reserve(fixed + end - start);
-    w.tokens.insert(w.tokens.end(), prefix_.begin(), prefix_.end());
-    w.tokens.insert(w.tokens.end(), head.begin(), head.end());
-    w.tokens.insert(w.tokens.end(), doc.begin() + start, doc.begin() + end);
-    w.tokens.insert(w.tokens.end(), suffix_.begin(), suffix_.end());
-    out.push_back(std::move(w));
-    if (end == doc.size()) return out;
+    const size_t end = std::min(docTokens, start + width);
+    out.push_back(wrap(body.tokens, split, split + start, split + end));
+    if (end == docTokens) {
+      out.back().truncated = body.more;
+      return out;
+    }
   }
   out.back().truncated = true;  // more text than maxWindows windows hold
   return out;

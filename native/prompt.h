@@ -3,6 +3,9 @@
 // off, so text in a query or document can never become a control token.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,8 +15,14 @@ namespace rerank {
 
 struct PairTokens {
   std::vector<llama_token> tokens;  // prefix + body + suffix
-  uint32_t bodyTokens = 0;          // body length before any truncation
   bool truncated = false;
+};
+
+// The instruction and query alone fill the pair: no document token fits in maxLength. A fault of
+// the request, whatever its truncate flag says (truncating would score every document the same).
+class QueryTooLong : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class Prompt {
@@ -21,15 +30,17 @@ class Prompt {
   explicit Prompt(const llama_vocab* vocab);
 
   // `maxLength` bounds the whole pair; a longer body loses tokens from its end (the official rule).
-  // With truncate off a pair that does not fit throws std::length_error instead.
+  // With truncate off a pair that does not fit throws std::length_error instead; a query that
+  // leaves no room for the document throws QueryTooLong. Only as much of the document is
+  // tokenized as the kept tokens need.
   PairTokens pair(const std::string& instruction, const std::string& query, const std::string& document,
                   uint32_t maxLength, bool truncate) const;
 
-  // A document too long for one pair, as the hosted APIs chunk it: overlapping windows of its
-  // tokens, each its own pair, at most `maxWindows` (later text is dropped, as truncation would);
-  // windows share `overlap` tokens, or half their width when they are short.
-  // The document is tokenized apart from the text before it here, so a window's first token can
-  // differ from what one long string would give.
+  // A document too long for one pair, as the hosted APIs chunk it: overlapping windows of the
+  // pair's document tokens, each its own pair, at most `maxWindows` (later text is dropped, as
+  // truncation would); windows share `overlap` tokens, or half their width when they are short.
+  // Every window is the official pair's tokens without the document's tokens outside the window;
+  // window 0 is the truncated pair.
   std::vector<PairTokens> windows(const std::string& instruction, const std::string& query,
                                   const std::string& document, uint32_t maxLength, uint32_t maxWindows,
                                   uint32_t overlap) const;
@@ -37,10 +48,28 @@ class Prompt {
   size_t fixedTokens() const { return prefix_.size() + suffix_.size(); }
   std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
 
+  // The first `keep` tokens of `head + text`: exactly those of tokenizing it whole, from a prefix
+  // of `text` sized for them (grown when it falls short). `more`: the whole has more tokens.
+  struct Front {
+    std::vector<llama_token> tokens;
+    bool more = false;
+  };
+  Front front(const std::string& head, const std::string& text, size_t keep, bool parseSpecial = false) const;
+
+  // Bytes handed to the tokenizer by every Prompt of the process: shows the work is bounded.
+  static uint64_t tokenizedBytes() { return tokenizedBytes_.load(std::memory_order_relaxed); }
+
  private:
+  // The body's tokens up to the document: "<Instruct>: …\n<Query>: …\n<Document>:". Throws
+  // QueryTooLong when they leave no room for a document token in `room`.
+  std::vector<llama_token> head(const std::string& text, size_t room, uint32_t maxLength) const;
+  // prefix + body[0, bodyEnd) + body[docBegin, docEnd) + suffix
+  PairTokens wrap(const std::vector<llama_token>& body, size_t bodyEnd, size_t docBegin, size_t docEnd) const;
+
   const llama_vocab* vocab_;
   std::vector<llama_token> prefix_;
   std::vector<llama_token> suffix_;
+  static std::atomic<uint64_t> tokenizedBytes_;
 };
 
 }  // namespace rerank

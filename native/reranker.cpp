@@ -26,7 +26,7 @@ std::runtime_error loadError(const std::string& what) {
 
 std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   ensureBackend();
-  takeLastLlamaError();
+  clearLastLlamaError();
   std::unique_ptr<Reranker> r(new Reranker());
 
   // The device list stays alive until the model is loaded; llama.cpp copies it.
@@ -38,12 +38,13 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     mp.devices = devices.data();
     mp.n_gpu_layers = 0;
   } else if (o.gpu != "auto") {
-    devices = gpuDevicesOf(o.gpu);
+    devices = o.devices.empty() ? gpuDevicesOf(o.gpu) : gpuDevicesNamed(o.gpu, o.devices);
     if (devices.empty()) throw std::runtime_error("no " + o.gpu + " device found");
     devices.push_back(nullptr);
     mp.devices = devices.data();
   }
   checkModelFile(o.path);
+  clearLastLlamaError();
   r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
   if (!r->model_) throw loadError("failed to load " + o.path);
 
@@ -72,6 +73,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.cb_eval = &HiddenCapture::onEval;
     cp.cb_eval_user_data = r->capture_.get();
   }
+  clearLastLlamaError();
   r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
   if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
 
@@ -185,10 +187,14 @@ GroupResult Reranker::prepare(const Group& g, std::vector<PairTokens>& pairs, st
       res.errorCode = "DOCUMENT_TOO_LONG";
       res.errorIndex = static_cast<int32_t>(i);
       return res;
+    } catch (const QueryTooLong& e) {
+      res.error = e.what();
+      res.errorCode = "QUERY_TOO_LONG";
+      return res;
     } catch (const std::exception& e) {
       // e.g. std::bad_alloc on a huge document: this request fails, the others of the call go on
       res.error = "document " + std::to_string(i) + " could not be tokenized: " + e.what();
-      res.errorCode = "DECODE_FAILED";
+      res.errorCode = "TOKENIZE_FAILED";
       res.errorIndex = static_cast<int32_t>(i);
       return res;
     }
@@ -226,8 +232,9 @@ void Reranker::cancel(uint32_t id) {
   if (it != watched_.end()) it->second->store(true);
 }
 
-std::vector<llama_token> Reranker::tokenize(const std::string& text, bool parseSpecial) const {
-  return prompt_->tokenize(text, parseSpecial);
+std::vector<llama_token> Reranker::tokenize(const std::string& text, bool parseSpecial, size_t maxTokens) const {
+  if (maxTokens == SIZE_MAX) return prompt_->tokenize(text, parseSpecial);
+  return prompt_->front("", text, maxTokens, parseSpecial).tokens;
 }
 
 void Reranker::abortAll() {

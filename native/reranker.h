@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,8 @@ struct LoadOptions {
   // Pairs of the groups of one score() call share decode calls (fuller batches, what a GPU needs);
   // off: each group is decoded alone, so its scores do not depend on the others.
   bool pack = false;
+  // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
+  std::vector<std::string> devices;
 };
 
 struct Group {
@@ -105,8 +108,9 @@ class Reranker {
   void unwatch(uint32_t id);
   void cancel(uint32_t id);
   void abortAll();
-  // Raw tokenization with this model's vocabulary (no prompt around it).
-  std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
+  // Raw tokenization with this model's vocabulary (no prompt around it); with maxTokens, the first
+  // that many tokens, tokenizing only as much of the text as they need.
+  std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial, size_t maxTokens = SIZE_MAX) const;
   const ModelInfo& info() const { return info_; }
 
  private:

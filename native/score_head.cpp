@@ -1,6 +1,7 @@
 #include "score_head.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -8,6 +9,10 @@
 
 #include "ggml.h"
 #include "gguf.h"
+
+#ifndef _WIN32
+#include <sys/types.h>  // off_t
+#endif
 
 namespace rerank {
 namespace {
@@ -40,6 +45,17 @@ struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
 
+// Seeks to a 64-bit offset: an untied 8B head lies past 2 GB, and on Windows `long` and `off_t`
+// are 32-bit and there is no fseeko.
+bool seekTo(FILE* f, uint64_t offset) {
+#ifdef _WIN32
+  return _fseeki64(f, static_cast<__int64>(offset), SEEK_SET) == 0;
+#else
+  static_assert(sizeof(off_t) >= 8, "a 64-bit off_t is needed to read past 2 GB");
+  return fseeko(f, static_cast<off_t>(offset), SEEK_SET) == 0;
+#endif
+}
+
 // A tensor of the GGUF file as float32, whatever its storage type.
 std::vector<float> readTensor(const std::string& path, const char* name, int64_t* rows, int64_t* cols) {
   ggml_context* meta = nullptr;
@@ -56,8 +72,8 @@ std::vector<float> readTensor(const std::string& path, const char* name, int64_t
   }
   std::vector<uint8_t> bytes(ggml_nbytes(t));
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  const size_t offset = gguf_get_data_offset(gguf.get()) + gguf_get_tensor_offset(gguf.get(), id);
-  if (!f || fseeko(f.get(), static_cast<off_t>(offset), SEEK_SET) != 0 ||
+  const uint64_t offset = gguf_get_data_offset(gguf.get()) + gguf_get_tensor_offset(gguf.get(), id);
+  if (!f || !seekTo(f.get(), offset) ||
       std::fread(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
     throw std::runtime_error(std::string("cannot read tensor ") + name + " from " + path);
   }

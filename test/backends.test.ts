@@ -13,9 +13,9 @@ const vulkanLibrary = join(packageRoot, 'node_modules', '@node-llama-cpp', 'linu
 const hasVulkanDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d) => existsSync(d));
 
 interface RunResult {
-  backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string }[] };
+  backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string; devices?: string[] }[] };
   scores?: Record<string, number[]>;
-  info?: Record<string, { backend: string; gpuLayers: number; layers: number }>;
+  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[] }>;
   error?: { code: string; message: string };
 }
 
@@ -25,7 +25,8 @@ function run(env: Record<string, string>, gpus: string[] = []): RunResult {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  // the last line that is the fixture's answer (a test below makes the process print more)
+  return JSON.parse(out.trim().split('\n').filter((l) => /^\{"(backends|error)"/.test(l)).pop()!);
 }
 
 describe('backend choice', () => {
@@ -39,6 +40,20 @@ describe('backend choice', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
     writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
     const r = run({ LLAMA_RERANK_BACKEND_PATH: dir }, ['auto']);
+    expect(r.backends.selected).toBe('cpu');
+    expect(r.backends.libraries[0]).toMatchObject({ backend: 'cuda', ok: false });
+    expect(r.backends.libraries[0].reason).toMatch(/cannot load/);
+    expect(r.info!.auto.backend).toBe('CPU');
+  });
+
+  it("reads the probe's answer whatever else its process prints, before it or at exit", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+    writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
+    // as a driver might: lines of its own, JSON-looking ones too, when loaded and when the process exits
+    const talker = join(dir, 'talker.cjs');
+    writeFileSync(talker, `process.stdout.write('{"reason":"driver banner"}\\n');
+      process.on('exit', () => process.stdout.write('{"devices":["Bogus0"]}\\ndriver says bye\\n'));`);
+    const r = run({ LLAMA_RERANK_BACKEND_PATH: dir, NODE_OPTIONS: `--require ${talker}` }, ['auto']);
     expect(r.backends.selected).toBe('cpu');
     expect(r.backends.libraries[0]).toMatchObject({ backend: 'cuda', ok: false });
     expect(r.backends.libraries[0].reason).toMatch(/cannot load/);
@@ -74,6 +89,9 @@ describe('backend choice', () => {
 
   it.skipIf(!vulkan)("Vulkan with its default FP16 shaders stays within 5e-3 of the CPU", () => {
     // ggml-vulkan computes in FP16 where the device allows; measured 2.6e-3 on the tiny random model.
-    expect(maxDiff(run(vulkanEnv, ['auto', 'cpu']))).toBeLessThan(5e-3);
+    const r = run(vulkanEnv, ['auto', 'cpu']);
+    expect(maxDiff(r)).toBeLessThan(5e-3);
+    // the model is on the devices that passed the probe, passed down by name
+    expect(r.info!.auto.devices).toEqual(r.backends.libraries[0].devices);
   });
 });

@@ -88,6 +88,13 @@ describe('llama-rerank rank', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('MODEL_NOT_FOUND');
   });
+
+  it('--max-length too short for the prompt and query: a clear error naming the query, not equal scores', async () => {
+    const res = await run(['rank', '-m', model, '-q', 'capital of France', '--max-length', '64'], { input: `${docs.join('\n')}\n` });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/QUERY_TOO_LONG: query: .*no room for a document/);
+    expect(res.stdout).toBe('');
+  });
 });
 
 describe('llama-rerank pull, and model names in the command line', () => {

@@ -228,7 +228,7 @@ describe('chunking (max_chunks_per_doc)', () => {
     const chunked = await short.rerank({ query: 'capital of France', documents: [long], max_chunks_per_doc: 10 });
     expect(one.usage.prompt_tokens).toBe(128);
     expect(chunked.usage.prompt_tokens).toBeGreaterThan(2 * 128);
-    // the best window's score: at least the truncated pair's (its first window, tokenized apart)
+    // the best window's score: at least the truncated pair's (its first window)
     const tokens = await short.tokenize(long);
     expect(tokens.length).toBeGreaterThan(128);
     expect(chunked.results[0].relevance_score).toBeGreaterThanOrEqual(one.results[0].relevance_score - 1e-6);

@@ -109,11 +109,12 @@ describe('limits', () => {
     await s.shutdown();
   });
 
-  it("422 for the library's own refusals (a document over maxLength with truncate: false)", async () => {
+  it("422 for the library's own refusals (a document over maxLength with truncate: false, a query that fills it)", async () => {
     const short = await Reranker.load({ model: tinyModel('rank'), maxLength: 128 });
     const s = buildServer({ reranker: short, modelName: 'short' });
     const res = await post(s, { query: 'q', documents: ['ok', 'word '.repeat(200)], truncate: false });
     expectError(res, 422, 'DOCUMENT_TOO_LONG', 'documents[1]');
+    expectError(await post(s, { query: 'query words '.repeat(100), documents: ['a', 'b'] }), 422, 'QUERY_TOO_LONG', 'query');
     await s.shutdown();
     expect(short.disposed).toBe(true);
   });

@@ -105,8 +105,8 @@ export class ChildReranker implements NativeReranker {
     this.notify('cancel', [id]);
   }
 
-  tokenize(text: string, parseSpecial: boolean): Promise<Int32Array> {
-    return this.call('tokenize', [text, parseSpecial]);
+  tokenize(text: string, parseSpecial: boolean, maxTokens?: number): Promise<Int32Array> {
+    return this.call('tokenize', [text, parseSpecial, maxTokens]);
   }
 
   info(): ModelInfo {

@@ -32,6 +32,7 @@ const TYPES: Record<number, string> = {
 const RERANK_STATUS: Record<RerankErrorCode, number> = {
   INVALID_REQUEST: 422,
   DOCUMENT_TOO_LONG: 422,
+  QUERY_TOO_LONG: 422,
   MODEL_NOT_FOUND: 404,
   DISPOSED: 503,
   // The server aborts a request only when its client has left (connection.ts): nginx's 499, which
@@ -44,6 +45,7 @@ const RERANK_STATUS: Record<RerankErrorCode, number> = {
   DECODE_FAILED: 500,
   // The model's child process died; a new one is loading, so a retry is what the client should do.
   BACKEND_CRASHED: 503,
+  TOKENIZE_FAILED: 500,
 };
 
 export function errorBody(status: number, code: string, message: string, param: string | null = null): ErrorBody {

@@ -1,6 +1,6 @@
 // The native core without Node, for AddressSanitizer/LeakSanitizer (npm run test:asan): loads the
 // tiny model, scores groups that take every path (shared prefix, pairs spanning decode calls,
-// truncation, a refused pair, tokenization), frees everything, and does it again.
+// truncation, a refused pair, a query too long, bounded tokenization), frees everything, and does it again.
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -18,13 +18,33 @@ static int check(bool ok, const char* what) {
   return ok ? 0 : 1;
 }
 
+// ggml's own logging entry (exported by ggml-base; its header is internal to ggml).
+extern "C" void ggml_log_internal(enum ggml_log_level level, const char* format, ...);
+
+// The error text a failed call explains itself with: continuation lines of an error kept, an
+// INFO message's continuation not, nothing left over after a clear.
+static int checkErrorText() {
+  int failures = 0;
+  rerank::clearLastLlamaError();
+  ggml_log_internal(GGML_LOG_LEVEL_ERROR, "selftest: device fault\n");
+  ggml_log_internal(GGML_LOG_LEVEL_CONT, "  address fault 0\n");
+  ggml_log_internal(GGML_LOG_LEVEL_INFO, "selftest: loading");
+  ggml_log_internal(GGML_LOG_LEVEL_CONT, "...");
+  const std::string text = rerank::takeLastLlamaError();
+  failures += check(text == "selftest: device fault\n  address fault 0", "an error's continuation lines kept, INFO's not");
+  ggml_log_internal(GGML_LOG_LEVEL_ERROR, "selftest: stale\n");
+  rerank::clearLastLlamaError();
+  failures += check(rerank::takeLastLlamaError().empty(), "nothing stale after a clear");
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = 0;
+  int failures = checkErrorText();
   for (int round = 0; round < 3; ++round) {
     LoadOptions o;
     o.path = argv[2];
@@ -48,14 +68,23 @@ int main(int argc, char** argv) {
     Group chunked = longOne;
     chunked.maxChunks = 4;
 
-    auto res = r->score({g, longOne, refused, unshared, chunked});
-    failures += check(res.size() == 5, "five results");
+    Group queryTooLong = g;
+    queryTooLong.query = std::string(3000, 'q');
+
+    std::vector<Group> groups{g, longOne, refused, unshared, chunked, queryTooLong};
+    auto res = r->score(groups).groups;
+    failures += check(res.size() == 6, "six results");
+    failures += check(res[5].errorCode == "QUERY_TOO_LONG", "query leaving no room refused");
     failures += check(res[4].chunks[0] == 4 && res[4].pairTokens[0] > 3 * 256, "long pair chunked");
     failures += check(res[0].scores.size() == 12 && res[0].error.empty(), "group scored");
     failures += check(res[1].truncated[0] && res[1].pairTokens[0] == 256, "long pair truncated");
     failures += check(res[2].errorCode == "DOCUMENT_TOO_LONG", "long pair refused");
     failures += check(res[0].computedTokens < res[3].computedTokens, "prefix shared");
     failures += check(!r->tokenize("<|im_end|> text", false).empty(), "tokenized");
+    const std::string text = "bounded " + std::string(20000, ' ') + " tokenization";
+    const auto whole = r->tokenize(text, false);
+    failures += check(r->tokenize(text, false, 100) == std::vector<llama_token>(whole.begin(), whole.begin() + 100),
+                      "bounded tokenization is the whole one's front");
   }
   try {
     LoadOptions bad;

@@ -20,7 +20,25 @@
 /** tokenizer.ggml.pre values whose official tokenizer normalizes to NFC. */
 const NFC_PRE_TOKENIZERS = new Set(['qwen2']);
 
-export type TextNormalizer = (text: string) => string;
+/**
+ * `maxTokens`: at most this many of the text's tokens are used, so what lies past any text they
+ * could come from is dropped before normalizing (a 300 MB document is not normalized whole).
+ */
+export type TextNormalizer = (text: string, maxTokens?: number) => string;
+
+/**
+ * UTF-16 units the longest token of the Qwen2 vocabulary covers: 128 bytes (a run of spaces), and
+ * byte-level BPE never has fewer bytes than UTF-16 units. Native code reads 64 tokens past those it
+ * keeps to be sure of them (native/prompt.cpp), so the cut leaves room for twice that.
+ */
+const QWEN2_MAX_TOKEN_UNITS = 128;
+const READ_AHEAD_TOKENS = 128;
+
+function clip(text: string, maxTokens: number | undefined): string {
+  if (maxTokens === undefined) return text;
+  const units = (maxTokens + READ_AHEAD_TOKENS) * QWEN2_MAX_TOKEN_UNITS;
+  return text.length <= units ? text : text.slice(0, units);
+}
 
 export interface TokenizerDescription {
   /** The GGUF's tokenizer.ggml.pre. */
@@ -34,13 +52,13 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** What to do to user text before this model's tokenizer reads it. */
 export function textNormalizer({ pre, userDefined }: TokenizerDescription): TextNormalizer {
   if (!NFC_PRE_TOKENIZERS.has(pre)) return (text) => text;
-  if (userDefined.length === 0) return (text) => text.normalize('NFC');
+  if (userDefined.length === 0) return (text, maxTokens) => clip(text, maxTokens).normalize('NFC');
   // Longest first: the leftmost longest token, as Hugging Face's tokenizers matches them.
   const tokens = [...userDefined].sort((a, b) => b.length - a.length).map(escape);
   const split = new RegExp(`(${tokens.join('|')})`);
-  return (text) => {
+  return (text, maxTokens) => {
     // split() with a capture group: the text between tokens at even indices, the tokens at odd ones
-    const parts = text.split(split);
+    const parts = clip(text, maxTokens).split(split);
     for (let i = 0; i < parts.length; i += 2) parts[i] = parts[i].normalize('NFC');
     return parts.join('');
   };

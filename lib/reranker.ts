@@ -68,9 +68,9 @@ export class Reranker implements AsyncDisposable {
     if (valid.signal?.aborted) throw new RerankAbortError(valid.signal.reason);
     const scored = await this.scheduler.submit(
       {
-        instruction: this.normalize(valid.instruction),
-        query: this.normalize(valid.query),
-        documents: valid.documents.map(this.normalize),
+        instruction: this.normalize(valid.instruction, this.options.maxLength),
+        query: this.normalize(valid.query, this.options.maxLength),
+        documents: valid.documents.map((d) => this.normalize(d, this.options.maxLength * valid.maxChunks)),
         maxLength: this.options.maxLength,
         truncate: valid.truncate,
         sharePrefix: this.options.sharePrefix,

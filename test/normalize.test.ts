@@ -25,4 +25,13 @@ describe('textNormalizer', () => {
     const dotted = textNormalizer({ pre: 'qwen2', userDefined: ['<a.b>'] });
     expect(dotted('<a.b>\u0338 <axb>\u0338')).toBe('<a.b>\u0338 <axb\u226f');
   });
+
+  it('normalizes only the part of a text its kept tokens can come from', () => {
+    // 10 tokens kept: (10 + 128 read-ahead) tokens of at most 128 UTF-16 units each
+    const long = 'e\u0301'.repeat(20_000);
+    const clipped = qwen(long, 10);
+    expect(clipped).toBe(long.slice(0, 138 * 128).normalize('NFC'));
+    expect(qwen('cafe\u0301', 10)).toBe('caf\u00e9');
+    expect(textNormalizer({ pre: 'llama3', userDefined: [] })(long, 10)).toBe(long); // native code bounds itself
+  });
 });

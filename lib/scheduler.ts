@@ -1,7 +1,10 @@
 // Queues requests for one native model and hands them over in slices, fairly.
 //
 // Each native call takes one slice from every waiting request in turn (up to SLICES_PER_CALL), so
-// a small request waits for at most one call, however large the requests ahead of it. A slice is at
+// a small request waits for at most one call, however large the requests ahead of it. Two calls may
+// be in flight: native code tokenizes a call's documents while the other decodes (the model decodes
+// one call at a time), so a request whose documents are slow to tokenize holds up no other, and the
+// next call's tokens are ready when the model is free. A slice is at
 // most slicePairs() documents and, counted in tokens once native code has tokenized them, at most
 // sliceTokens(): native scores documents from the first while they fit and says how many it
 // scored; the rest go back in the queue. So one call's length is bounded whatever the documents.
@@ -38,6 +41,8 @@ function started(job: Job): void {
 
 /** Slices per native call (one per waiting request). */
 const SLICES_PER_CALL = 8;
+/** Native calls at once: one decoding, one tokenizing meanwhile. */
+const CALLS_IN_FLIGHT = 2;
 
 export interface ScheduledResult {
   scores: number[];
@@ -68,7 +73,7 @@ interface Job {
 export class Scheduler {
   private readonly queue: Job[] = []; // jobs waiting for their next slice
   private readonly inFlight = new Set<Job>();
-  private running: Promise<void> | undefined; // the native call in progress
+  private readonly running = new Set<Promise<void>>(); // the native calls in progress
   private nextId = 1;
   private readonly slice: number;
   private readonly budget: number;
@@ -119,12 +124,14 @@ export class Scheduler {
 
   /** Settles once no native call is running (after close(): once native code has let go). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running.size > 0) await Promise.all(this.running);
   }
 
   private pump(): void {
-    const native = this.native;
-    if (this.running || !native || this.queue.length === 0) return;
+    while (this.running.size < CALLS_IN_FLIGHT && this.native && this.queue.length > 0) this.call(this.native);
+  }
+
+  private call(native: NativeReranker): void {
     const batch = this.queue.splice(0, SLICES_PER_CALL);
     const slices: NativeGroup[] = batch.map((job) => {
       job.inFlight = true;
@@ -132,12 +139,12 @@ export class Scheduler {
       if (job.next === 0) started(job);
       return { ...job.group, id: job.id, documents: job.documents.slice(job.next, job.next + this.slice), tokenBudget: this.budget };
     });
-    this.running = native
+    const call: Promise<void> = native
       .score(slices)
-      .then((call) => {
-        this.totals.decodeCalls += call.decodeCalls;
-        this.totals.decodeMs += call.decodeMs;
-        call.groups.forEach((r, i) => this.receive(batch[i], r));
+      .then((result) => {
+        this.totals.decodeCalls += result.decodeCalls;
+        this.totals.decodeMs += result.decodeMs;
+        result.groups.forEach((r, i) => this.receive(batch[i], r));
       })
       .catch((err: Error) => {
         // A RerankError says what failed (BACKEND_CRASHED from an isolated model's dead process)
@@ -146,9 +153,10 @@ export class Scheduler {
       })
       .finally(() => {
         for (const job of batch) this.landed(job);
-        this.running = undefined;
+        this.running.delete(call);
         this.pump();
       });
+    this.running.add(call);
   }
 
   private receive(job: Job, r: NativeGroupResult): void {

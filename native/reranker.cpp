@@ -119,7 +119,6 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
 }
 
 CallResult Reranker::score(std::vector<Group>& groups) {
-  std::lock_guard<std::mutex> lock(mutex_);
   CallResult out;
   out.groups.resize(groups.size());
   std::vector<std::vector<PairTokens>> pairs(groups.size());
@@ -135,6 +134,9 @@ CallResult Reranker::score(std::vector<Group>& groups) {
       for (const auto& p : pairs[g]) set.pairs.push_back(&p.tokens);
     }
   }
+  // Tokenizing (above) needs only the vocabulary, so calls tokenize side by side; the context is
+  // one call's at a time. A call whose documents take long to tokenize then holds up no other.
+  std::lock_guard<std::mutex> lock(mutex_);
   DecodeStats stats;
   decoder_->score(sets, info_.pack, stats);
   out.decodeCalls = stats.decodeCalls;

@@ -1,5 +1,6 @@
-// A loaded Qwen3-Reranker: the model, one context, its score head and prompt. Scoring is
-// serialised per Reranker (a llama_context is single-threaded); the JS layer queues requests.
+// A loaded Qwen3-Reranker: the model, one context, its score head and prompt. Decoding is
+// serialised per Reranker (a llama_context is single-threaded); tokenizing is not. The JS layer
+// queues requests.
 #pragma once
 
 #include <atomic>
@@ -125,7 +126,7 @@ class Reranker {
   std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
   std::unique_ptr<PairDecoder> decoder_;
   ModelInfo info_;
-  std::mutex mutex_;  // one score() at a time
+  std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)
   std::mutex watchMutex_;
   std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> watched_;
 };

@@ -129,4 +129,14 @@ describe('scheduler', () => {
     expect(events.indexOf('large started')).toBe(0);
     expect(events.indexOf('small started')).toBeLessThan(events.indexOf('small done'));
   });
+
+  it('a small request does not wait while another request\'s huge document is tokenized', async () => {
+    // 8 MiB of spaces: llama.cpp tokenizes such a run slowly (a token holds up to 128 spaces), and
+    // even bounded to the 8,192 tokens kept, 1 MiB of it is read
+    const order: string[] = [];
+    const huge = reranker.rerank({ query: 'q', documents: [' '.repeat(8 << 20)] }).then(() => order.push('huge'));
+    const small = reranker.rerank({ query: 'q', documents: docs(2) }).then(() => order.push('small'));
+    await Promise.all([huge, small]);
+    expect(order).toEqual(['small', 'huge']);
+  });
 });

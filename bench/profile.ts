@@ -102,7 +102,7 @@ async function profile(): Promise<void> {
     // Past loading and the warm-up (about 2,000 launches: two decode calls of 28 layers), a window inside G100.
     const skip = Number(flag('--skip') ?? 3000);
     const count = Number(flag('--kernels') ?? 1500);
-    execFileSync('ncu', ['--metrics', 'gpu__time_duration.sum', '--clock-control', 'none', '--launch-skip', String(skip),
+    execFileSync('ncu', ['--metrics', 'gpu__time_duration.sum', '--clock-control', 'none', '--cache-control', 'none', '--launch-skip', String(skip),
       '--launch-count', String(count), '--export', base, '--force-overwrite', ...self], { stdio: 'inherit' });
     if (!existsSync(`${base}.ncu-rep`)) throw new Error('ncu wrote no report');
     text = markdown('ncu', `Kernels ${skip} to ${skip + count} of the process (inside the G100 request), each timed alone ` +

@@ -2,7 +2,7 @@
 // alone (bench/gpu/device-run.sh). For each model (tiny F32, 0.6B-shaped Q8_0) it scores the same
 // request on the CPU and on the GPU backend and reports the largest difference, and checks that the
 // GPU gives a request the same scores alone and among 8 concurrent ones (the README's promise).
-//   node dist/bench/agreement.js --backend cuda|vulkan|metal [--out FILE]
+//   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--out FILE]
 // The bounds are loose sanity limits, far above what issue 9 measured on an H200 (tiny 1.2e-3,
 // 0.6B 2.0e-2) and far below what a broken kernel gives (scores off by tenths).
 import { writeFileSync } from 'node:fs';
@@ -36,7 +36,9 @@ const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.a
 
 const report: Record<string, unknown>[] = [];
 let failed = false;
-for (const shape of ['tiny', '0.6b'] as const) {
+const shapes = (flag('--models') ?? 'tiny,0.6b').split(',') as ShapeName[];
+if (!shapes.every((s) => s in BOUNDS)) throw new Error(`--models: expected tiny and/or 0.6b, got ${shapes.join(',')}`);
+for (const shape of shapes) {
   const model = ensureTestModel({ shape, kind: 'rank', seed: 1 });
   const main = request(8);
   const others = Array.from({ length: 7 }, () => request(6));

@@ -2,12 +2,12 @@
 // on its own scale since pairs/s differ tenfold between workloads.
 import { BenchReport, LLAMA_RERANK, find } from './results.js';
 
-const COLORS = { ours: '#2b6cb0', peer: '#dd6b20', ceiling: '#a0aec0' };
+const COLORS = { ours: '#2b6cb0', peer: '#dd6b20', ceiling: '#a0aec0', baseline: '#38a169' };
 const WIDTH = 760;
 const LABEL_W = 200;
 const BAR_MAX = 440;
 const BAR_H = 18;
-const PANEL_H = 30 + 3 * (BAR_H + 6) + 12;
+const panelHeight = (bars: number) => 30 + bars * (BAR_H + 6) + 12;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -25,6 +25,8 @@ export function svgChart(r: BenchReport): string {
       [h.peer?.label ?? 'node-llama-cpp (not run)', h.peer?.pairsPerSec, COLORS.peer],
       ['ceiling (raw pp, no sharing)', ceilingPairs, COLORS.ceiling],
     ];
+    const torch = r.baseline?.variants.lastToken?.[h.workload];
+    if (r.baseline) bars.push(['PyTorch, last-token logits', torch?.pairsPerSec, COLORS.baseline]);
     const max = Math.max(...bars.map((b) => b[1] ?? 0)) || 1;
     parts.push(`<text x="10" y="${y + 14}" font-weight="bold">${esc(`${h.workload}: ${title}`)}</text>`);
     bars.forEach(([label, value, color], i) => {
@@ -36,7 +38,7 @@ export function svgChart(r: BenchReport): string {
         `<text x="${LABEL_W + len + 6}" y="${by + 13}">${value === undefined ? '–' : value.toFixed(2)}</text>`,
       );
     });
-    y += PANEL_H;
+    y += panelHeight(bars.length);
   }
   const subtitle = `${r.machine.cpu}, ${r.machine.cores} cores, ${r.backend}${r.quick ? ', --quick' : ''} — ${r.model.file}`;
   return [

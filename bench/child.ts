@@ -4,7 +4,9 @@
 // them alike instead of on whichever engine happened to run at that moment.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Config } from './configs.js';
 import { Engine, Timed, runWorkload } from './measure.js';
+import type { Backend } from './options.js';
 import type { Workload } from './workloads.js';
 
 /** Lines for the parent start with this; anything else on stdout (library logs) is ignored. */
@@ -16,12 +18,14 @@ export interface ChildSpec {
   model: string;
   /** Absent: the engine's own default. */
   threads?: number;
-  backend: 'cpu' | 'auto';
+  backend: Backend;
   workloadsFile: string;
   /** llama-rerank only: measure the raw prompt-processing ceiling instead (see engine-llama-rerank). */
   ceiling?: { sequenceTokens: number };
   /** node-llama-cpp only: its context size (absent: its default, "auto"). */
   contextSize?: number;
+  /** llama-rerank only: another configuration (bench/configs.ts). */
+  config?: Config;
 }
 
 export interface Started {

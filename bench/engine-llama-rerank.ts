@@ -5,7 +5,7 @@
 // total), so at 5–20k tokens it runs at half the rate of short pairs or less.
 import { Reranker } from '../lib/index.js';
 import { ChildSpec, readSpec, readWorkloads, runChild } from './child.js';
-import type { Engine, Timed } from './measure.js';
+import type { Engine, Timed, TokenTotals } from './measure.js';
 import { prng, words } from './texts.js';
 
 const spec: ChildSpec = readSpec();
@@ -23,6 +23,7 @@ await runChild(workloads, async () => {
     gpu: spec.backend,
     threads: spec.threads,
     ...(spec.ceiling ? { maxLength: spec.ceiling.sequenceTokens, sharePrefix: false } : {}),
+    ...spec.config?.load,
   });
   const engine: Engine = {
     async rank(request) {
@@ -31,14 +32,19 @@ await runChild(workloads, async () => {
       for (const r of res.results) scores[r.index] = r.relevance_score;
       return scores;
     },
-    totals: () => reranker.stats,
+    totals: () => {
+      // decodeCalls and decodeMs come with a newer native module; older ones leave them out.
+      const s: TokenTotals = reranker.stats;
+      return { promptTokens: s.promptTokens, computedTokens: s.computedTokens, decodeCalls: s.decodeCalls ?? undefined, decodeMs: s.decodeMs ?? undefined };
+    },
   };
   const i = reranker.info;
   return {
     engine,
     settings: {
       threads: i.threads, backend: i.backend, devices: i.devices, flashAttention: i.flashAttention, kvType: i.kvType,
-      contextSize: i.contextSize, batchSize: i.batchSize, maxLength: i.maxLength, sharePrefix: !spec.ceiling,
+      contextSize: i.contextSize, batchSize: i.batchSize, ubatchSize: i.ubatchSize, maxLength: i.maxLength,
+      sharePrefix: !spec.ceiling && spec.config?.load?.sharePrefix !== false, env: spec.config?.env,
       kind: i.kind, description: i.description,
     },
   };

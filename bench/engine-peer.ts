@@ -8,7 +8,8 @@ import type { Engine } from './measure.js';
 const spec = readSpec();
 
 await runChild(readWorkloads(spec), async () => {
-  const llama = await getLlama({ gpu: spec.backend === 'cpu' ? false : 'auto', build: 'never', logLevel: LlamaLogLevel.error });
+  const gpu = spec.backend === 'cpu' ? false : spec.backend;
+  const llama = await getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: spec.model });
   // Options left out take node-llama-cpp's defaults (threads 6, capped at getLlama's maxThreads;
   // context "auto": as large as memory allows, up to the training context).

@@ -34,7 +34,7 @@ export class EngineProcess {
   static async start(script: string, spec: ChildSpec): Promise<EngineProcess> {
     console.error(`${spec.label}: loading…`);
     const child = spawn(process.execPath, [join(packageRoot, 'dist', 'bench', script), JSON.stringify(spec)],
-      { stdio: ['pipe', 'pipe', 'inherit'] });
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...spec.config?.env } });
     const p = new EngineProcess(child, spec.label);
     const ready = (await p.next()) as Ready;
     Object.assign(p.result, { settings: ready.settings, loadMs: ready.loadMs, warmupMs: ready.warmupMs, error: ready.error });

@@ -7,6 +7,9 @@ export interface TokenTotals {
   promptTokens: number;
   /** Tokens the engine actually evaluated. */
   computedTokens: number;
+  /** llama_decode calls and their native wall time, where the engine counts them. */
+  decodeCalls?: number;
+  decodeMs?: number;
 }
 
 /** What a child process drives: one loaded model answering rerank requests. */
@@ -38,6 +41,8 @@ interface Counts extends TokenTotals {
   othersCpuMs?: number;
   /** Passes timed again because the machine was busy: the parent leaves those out. */
   redone?: number;
+  /** Each kept pass, in the order timed (the parent merges them). */
+  perPass?: { wallMs: number; computedTokens: number }[];
 }
 
 export interface WorkloadResult extends Counts {
@@ -62,6 +67,9 @@ function summarize(c: Counts): WorkloadResult {
   };
 }
 
+const difference = (after: number | undefined, before: number | undefined) =>
+  after === undefined || before === undefined ? undefined : after - before;
+
 export async function runWorkload(engine: Engine, w: Timed, passes: number): Promise<WorkloadResult> {
   const before = engine.totals();
   const latenciesMs: number[] = [];
@@ -83,18 +91,20 @@ export async function runWorkload(engine: Engine, w: Timed, passes: number): Pro
     id: w.id, passes, requests: passes * w.requests.length, wallMs, latenciesMs, firstScores, cpuMs: (cpu.user + cpu.system) / 1000,
     pairs: passes * w.requests.reduce((n, r) => n + r.documents.length, 0),
     promptTokens: after.promptTokens - before.promptTokens, computedTokens: after.computedTokens - before.computedTokens,
+    decodeCalls: difference(after.decodeCalls, before.decodeCalls), decodeMs: difference(after.decodeMs, before.decodeMs),
   });
 }
 
 /** One result from passes timed apart (the parent alternates engines between passes). */
 export function mergeResults(parts: WorkloadResult[]): WorkloadResult {
-  const sum = (k: 'passes' | 'requests' | 'pairs' | 'wallMs' | 'promptTokens' | 'computedTokens' | 'cpuMs' | 'othersCpuMs') =>
+  const sum = (k: 'passes' | 'requests' | 'pairs' | 'wallMs' | 'promptTokens' | 'computedTokens' | 'cpuMs' | 'othersCpuMs' | 'decodeCalls' | 'decodeMs') =>
     parts.reduce((n, p) => n + (p[k] ?? NaN), 0);
-  const others = sum('othersCpuMs');
+  const known = (n: number) => (Number.isNaN(n) ? undefined : n);
   return summarize({
     id: parts[0].id, passes: sum('passes'), requests: sum('requests'), pairs: sum('pairs'), wallMs: sum('wallMs'),
     promptTokens: sum('promptTokens'), computedTokens: sum('computedTokens'), cpuMs: sum('cpuMs'),
-    othersCpuMs: Number.isNaN(others) ? undefined : others,
+    othersCpuMs: known(sum('othersCpuMs')), decodeCalls: known(sum('decodeCalls')), decodeMs: known(sum('decodeMs')),
     latenciesMs: parts.flatMap((p) => p.latenciesMs), firstScores: parts[0].firstScores,
+    perPass: parts.map((p) => ({ wallMs: p.wallMs, computedTokens: p.computedTokens })),
   });
 }

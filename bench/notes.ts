@@ -51,6 +51,25 @@ export function notes(r: BenchReport): string[] {
       '(the random weights make scores sensitive to the tokenization difference above; given llama-rerank\'s tokens ' +
       'through a custom template, node-llama-cpp agreed within 0.002 in a check by hand).');
   }
+  const ceilingRates = (find(r.engines.find((e) => e.label === 'ceiling'), 'ceiling')?.perPass ?? []).map((p) => (p.computedTokens * 1000) / p.wallMs);
+  if (ceilingRates.length > 1) {
+    out.push(`The ceiling's sequences ran at ${Math.min(...ceilingRates).toFixed(0)}–${Math.max(...ceilingRates).toFixed(0)} tok/s ` +
+      'in this run: the machine\'s own speed varies, beyond what /proc/stat shows. So "÷ ceiling" compares each pass of ' +
+      'llama-rerank with the ceiling sequence timed in the same round, and engines are compared within rounds too.');
+  }
+  const s32 = find(ours, 'S32');
+  const s1 = find(ours, 'S1');
+  if (s32 && s1) {
+    out.push(`Many small requests: S32 ran at ${(s32.pairsPerSec / s1.pairsPerSec).toFixed(2)}× the pairs/s of the same documents ` +
+      'sent as one request (S1; the goal is at least 0.90×). S1 pairs every document with S32\'s first query, so its token count ' +
+      'differs from S32\'s by the other queries\' few tokens.');
+  }
+  const t = find(ours, 'T');
+  const tBase = r.baseline?.variants.lastToken?.T;
+  if (t && tBase) {
+    out.push(`Throughput: T (${t.requests / t.passes} concurrent requests) ran at ${t.pairsPerSec.toFixed(1)} pairs/s, the PyTorch ` +
+      `last-token baseline at ${tBase.pairsPerSec.toFixed(1)} in batches of ${r.baseline!.batch} (${(t.pairsPerSec / tBase.pairsPerSec).toFixed(2)}×).`);
+  }
   if (r.ceiling) {
     out.push(`Ceiling: the build's raw prompt processing, ${r.ceiling.sequences} single ${r.ceiling.sequenceTokens}-token ` +
       'sequences (llama-bench\'s pp512), one after each round of the workloads. A single sequence as long as a whole ' +

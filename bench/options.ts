@@ -1,9 +1,16 @@
 // The benchmark's command line: `npm run bench -- [--quick] [--model PATH] [--threads N]
-// [--backend cpu|auto] [--workloads A,B,C,D] [--skip-peer]`.
+// [--backend cpu|auto|cuda|vulkan|metal] [--suite cpu|gpu] [--workloads IDS] [--skip-peer]
+// [--configs NAMES] [--tokens FILE] [--tokens-only] [--baseline FILE]`.
 import { availableParallelism } from 'node:os';
+import { CONFIGS, ConfigName } from './configs.js';
 
-export type WorkloadId = 'A' | 'B' | 'C' | 'D';
-export const WORKLOAD_IDS: WorkloadId[] = ['A', 'B', 'C', 'D'];
+export const CPU_WORKLOADS = ['A', 'B', 'C', 'D'] as const;
+/** The GPU suite: issue 9's workloads. S32 and S1 are the same pairs, as 32 requests and as one. */
+export const GPU_WORKLOADS = ['G100', 'G16', 'D', 'S32', 'S1', 'T', 'L'] as const;
+export type WorkloadId = (typeof CPU_WORKLOADS)[number] | (typeof GPU_WORKLOADS)[number];
+
+export type Backend = 'cpu' | 'auto' | 'cuda' | 'vulkan' | 'metal';
+export type Suite = 'cpu' | 'gpu';
 
 export interface BenchOptions {
   quick: boolean;
@@ -11,16 +18,31 @@ export interface BenchOptions {
   model?: string;
   /** CPU threads for llama-rerank, the ceiling and the tuned peer: the cores present by default. */
   threads: number;
-  backend: 'cpu' | 'auto';
+  backend: Backend;
+  /** Which workloads: the CPU's A–D, or the GPU's larger ones (default: by backend). */
+  suite: Suite;
   workloads: WorkloadId[];
   skipPeer: boolean;
+  /** llama-rerank again under other settings (llama.cpp's env knobs, load options), on G100 (bench/configs.ts). */
+  configs: ConfigName[];
+  /** Where to write the token ids of every pair, for the PyTorch baseline (bench/baselines/). */
+  tokensFile?: string;
+  /** Write the tokens and stop: no timing. */
+  tokensOnly: boolean;
+  /** The PyTorch baseline's JSON output, printed beside the run's figures. */
+  baselineFile?: string;
 }
 
 const USAGE =
-  'usage: npm run bench -- [--quick] [--model PATH] [--threads N] [--backend cpu|auto] [--workloads A,B,C,D] [--skip-peer]';
+  'usage: npm run bench -- [--quick] [--model PATH] [--threads N] [--backend cpu|auto|cuda|vulkan|metal] [--suite cpu|gpu] ' +
+  '[--workloads IDS] [--skip-peer] [--configs NAMES] [--tokens FILE] [--tokens-only] [--baseline FILE]';
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const o: BenchOptions = { quick: false, threads: availableParallelism(), backend: 'cpu', workloads: WORKLOAD_IDS, skipPeer: false };
+  const o: BenchOptions = {
+    quick: false, threads: availableParallelism(), backend: 'cpu', suite: 'cpu', workloads: [], skipPeer: false, configs: [], tokensOnly: false,
+  };
+  let suite: Suite | undefined;
+  let workloads: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -30,14 +52,26 @@ export function parseOptions(argv: string[]): BenchOptions {
     };
     if (flag === '--quick') o.quick = true;
     else if (flag === '--skip-peer') o.skipPeer = true;
+    else if (flag === '--tokens-only') o.tokensOnly = true;
     else if (flag === '--model') o.model = value();
+    else if (flag === '--tokens') o.tokensFile = value();
+    else if (flag === '--baseline') o.baselineFile = value();
     else if (flag === '--threads') o.threads = positiveInt(flag, value());
-    else if (flag === '--backend') o.backend = oneOf(flag, value(), ['cpu', 'auto'] as const);
-    else if (flag === '--workloads') o.workloads = value().split(',').map((w) => oneOf(flag, w.trim().toUpperCase(), WORKLOAD_IDS));
+    else if (flag === '--backend') o.backend = oneOf(flag, value(), ['cpu', 'auto', 'cuda', 'vulkan', 'metal'] as const);
+    else if (flag === '--suite') suite = oneOf(flag, value(), ['cpu', 'gpu'] as const);
+    else if (flag === '--workloads') workloads = list(value());
+    else if (flag === '--configs') o.configs = list(value()).map((c) => oneOf(flag, c, Object.keys(CONFIGS) as ConfigName[]));
     else throw new Error(`unknown option ${flag}\n${USAGE}`);
   }
+  // A GPU backend named gets the GPU suite; `--suite gpu` runs it anywhere (a quick check on a CPU).
+  o.suite = suite ?? (o.backend === 'cpu' || o.backend === 'auto' ? 'cpu' : 'gpu');
+  const ids: readonly WorkloadId[] = o.suite === 'cpu' ? CPU_WORKLOADS : GPU_WORKLOADS;
+  o.workloads = workloads ? workloads.map((w) => oneOf('--workloads', w.toUpperCase(), ids)) : [...ids];
+  if (o.tokensOnly && !o.tokensFile) throw new Error(`--tokens-only needs --tokens FILE\n${USAGE}`);
   return o;
 }
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);

@@ -1,4 +1,5 @@
 // The run as markdown: the headline table (what the README shows), then every engine's figures.
+import { baselineTable, configTable, decodeTable } from './breakdown.js';
 import type { WorkloadResult } from './measure.js';
 import { BenchReport, LLAMA_RERANK, find } from './results.js';
 
@@ -19,7 +20,8 @@ export function markdown(r: BenchReport): string {
   const out: string[] = [
     `### ${r.date} — ${r.backend}${r.quick ? ' (--quick: fewer documents and passes)' : ''}`,
     '',
-    `${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node} (${m.platform}). Model: ${r.model.file} (${r.model.description}, ${r.model.kind}` +
+    `${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node} (${m.platform})` +
+      `${m.gpus?.length ? `; GPU ${m.gpus.join(', ')}` : ''}${m.devices?.length ? `; model on ${m.devices.join(', ')}` : ''}. Model: ${r.model.file} (${r.model.description}, ${r.model.kind}` +
       `${r.model.generated ? ', generated: random weights with the real shape' : ''}). \`${r.command}\`${r.revision ? ` at ${r.revision}` : ''}.`,
     '',
     row(['workload', 'llama-rerank pairs/s', 'node-llama-cpp pairs/s', '× peer', 'prompt tok/s', 'computed tok/s',
@@ -52,6 +54,7 @@ export function markdown(r: BenchReport): string {
     out.push(row([e.label, String(s.threads ?? '–'), String(s.backend ?? '–'), String(s.contextSize ?? '–'),
       String(s.flashAttention ?? '–'), f(e.loadMs / 1000), f(e.warmupMs / 1000), e.peakRssMB, e.error ?? '']));
   }
+  for (const section of [baselineTable(r), decodeTable(r), configTable(r)]) if (section.length) out.push('', ...section);
   if (r.notes.length) out.push('', ...r.notes.map((n) => `- ${n}`));
   return out.join('\n') + '\n';
 }

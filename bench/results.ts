@@ -1,5 +1,5 @@
 // The run's record: every engine's measurements side by side, and the headline ratios.
-import type { WorkloadResult } from './measure.js';
+import { WorkloadResult, percentile } from './measure.js';
 import type { NoiseSettings } from './noise.js';
 import type { Workload } from './workloads.js';
 
@@ -24,6 +24,34 @@ export interface Machine {
   loadBefore: number;
   loadDuring?: [number, number];
   loadAfter: number;
+  /** The GPUs, as nvidia-smi describes them (absent without one), and the devices the model ran on. */
+  gpus?: string[];
+  devices?: string[];
+}
+
+/** One workload as the PyTorch baseline timed it (bench/baselines/qwen3_torch.py). */
+export interface BaselineWorkload {
+  passes: number;
+  pairs: number;
+  tokens: number;
+  /** Tokens with the padding of each batch (left padding to its longest pair). */
+  paddedTokens: number;
+  msPerPass: number[];
+  medianMs: number;
+  pairsPerSec: number;
+}
+
+/** The baseline's JSON output: the model card's recipe and a last-token variant on the same tokens. */
+export interface Baseline {
+  script: string;
+  device: string;
+  torch: string;
+  transformers: string;
+  dtype: string;
+  attention: string;
+  batch: number;
+  config: Record<string, unknown>;
+  variants: Record<string, Record<string, BaselineWorkload>>;
 }
 
 export interface Headline {
@@ -31,7 +59,7 @@ export interface Headline {
   pairsPerSec: number;
   /** The better of the peer's configurations on this workload (the fair comparison). */
   peer?: { label: string; pairsPerSec: number; ratio: number };
-  /** llama-rerank's prompt and computed tokens/s over the ceiling's tokens/s. */
+  /** llama-rerank's prompt and computed tokens over the ceiling's in the same time (see vsCeiling). */
   promptVsCeiling?: number;
   computedVsCeiling?: number;
 }
@@ -51,10 +79,18 @@ export interface BenchReport {
   engines: EngineResult[];
   ceiling?: { tokensPerSec: number; sequences: number; sequenceTokens: number };
   headline: Headline[];
+  /** The PyTorch baseline on the same tokens, when it was run (`--baseline FILE` or render.js). */
+  baseline?: Baseline;
   notes: string[];
 }
 
 export const LLAMA_RERANK = 'llama-rerank';
+
+/** The median time of a pass: each kept pass was timed alone (the mean where passes were timed together). */
+export function medianPassMs(w: WorkloadResult): number {
+  const passes = w.perPass?.map((p) => p.wallMs) ?? [];
+  return passes.length === w.passes ? percentile(passes, 50) : w.wallMs / w.passes;
+}
 
 export function find(r: EngineResult | undefined, id: string): WorkloadResult | undefined {
   return r?.workloads.find((w) => w.id === id);
@@ -70,7 +106,22 @@ export function fillPeerPromptTokens(peer: EngineResult, ours: EngineResult | un
   }
 }
 
-export function headlines(engines: EngineResult[], ceilingTokensPerSec: number | undefined): Headline[] {
+/**
+ * llama-rerank's computed tokens over what the ceiling would have computed in the same time, each
+ * pass against the ceiling sequence of its own round: the machine's speed varies in ways /proc/stat
+ * does not show (other virtual machines on the host), and a round is timed close together.
+ * `rounds`: the workload of each round, in order; without one ceiling pass a round, the run's average.
+ */
+function vsCeiling(w: WorkloadResult, ceiling: WorkloadResult, rounds: string[]): number {
+  const rates = (ceiling.perPass ?? []).map((p) => p.computedTokens / p.wallMs);
+  const mine = w.perPass ?? [];
+  if (rates.length !== rounds.length || mine.length === 0) return w.computedTokensPerSec / ceiling.computedTokensPerSec;
+  const at = rounds.flatMap((id, i) => (id === w.id ? [i] : []));
+  const ceilingTokens = mine.reduce((n, p, j) => n + p.wallMs * rates[at[j]], 0);
+  return mine.reduce((n, p) => n + p.computedTokens, 0) / ceilingTokens;
+}
+
+export function headlines(engines: EngineResult[], ceiling: WorkloadResult | undefined, rounds: string[]): Headline[] {
   const ours = engines.find((e) => e.label === LLAMA_RERANK);
   const peers = engines.filter((e) => e.label.startsWith('node-llama-cpp') && !e.error);
   return (ours?.workloads ?? []).map((w) => {
@@ -81,9 +132,9 @@ export function headlines(engines: EngineResult[], ceilingTokensPerSec: number |
         h.peer = { label: p.label, pairsPerSec: pw.pairsPerSec, ratio: w.pairsPerSec / pw.pairsPerSec };
       }
     }
-    if (ceilingTokensPerSec) {
-      h.promptVsCeiling = w.promptTokensPerSec / ceilingTokensPerSec;
-      h.computedVsCeiling = w.computedTokensPerSec / ceilingTokensPerSec;
+    if (ceiling) {
+      h.computedVsCeiling = vsCeiling(w, ceiling, rounds);
+      h.promptVsCeiling = (h.computedVsCeiling * w.promptTokens) / w.computedTokens;
     }
     return h;
   });

@@ -1,8 +1,10 @@
 // `npm run bench`: builds the workloads' texts once, starts each engine in its own child process,
-// then times them pass by pass in turn (one at a time: they would share the cores), and writes
-// bench/results/<date>-<backend>[-quick].{json,md,svg}.
+// then times them pass by pass in turn (one at a time: they would share the cores or the GPU), and
+// writes bench/results/<date>-<backend>[-quick].{json,md,svg}. `--backend cuda|vulkan|metal` runs the
+// GPU suite; `--tokens FILE` writes the pairs' token ids for the PyTorch baseline (bench/baselines/),
+// whose output `--baseline FILE` prints beside the run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { Reranker } from '../lib/index.js';
@@ -10,12 +12,14 @@ import { packageRoot } from '../models/paths.js';
 import { ensureTestModel } from '../models/test-models.js';
 import { svgChart } from './chart.js';
 import type { ChildSpec } from './child.js';
+import { CONFIGS, configLabel } from './configs.js';
 import { EngineProcess } from './engine-process.js';
 import { NoisePolicy } from './noise.js';
 import { notes } from './notes.js';
 import { parseOptions } from './options.js';
 import { markdown } from './report.js';
-import { BenchReport, EngineResult, LLAMA_RERANK, Machine, fillPeerPromptTokens, find, headlines } from './results.js';
+import { Baseline, BenchReport, EngineResult, LLAMA_RERANK, Machine, fillPeerPromptTokens, find, headlines } from './results.js';
+import { writeTokens } from './tokens.js';
 import { Workload, buildWorkloads } from './workloads.js';
 
 const resultsDir = join(packageRoot, 'bench', 'results');
@@ -34,16 +38,29 @@ const model = opts.model ?? ensureTestModel({ shape: '0.6b', kind: 'rank', seed:
 /** The 1-minute load average after each round: how busy the machine was while we measured. */
 const loads: number[] = [loadavg()[0]];
 
-function machine(): Machine {
+function machine(devices: unknown): Machine {
   return {
     cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), memoryGB: Math.round(totalmem() / 2 ** 30),
     node: process.version, platform: `${process.platform}-${process.arch}`,
     loadBefore: loads[0], loadDuring: [Math.min(...loads), Math.max(...loads)], loadAfter: loadavg()[0],
+    gpus: nvidiaGpus(), devices: Array.isArray(devices) ? devices.map(String) : undefined,
   };
 }
 
-/** The code measured: the commit, "-dirty" when tracked files have changes. */
+/** "NVIDIA H200, 143771 MiB, driver 580.159.03", one per GPU; undefined without nvidia-smi. */
+function nvidiaGpus(): string[] | undefined {
+  try {
+    const csv = execFileSync('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    return csv.trim().split('\n').filter(Boolean).map((l) => l.replace(/, ([^,]+)$/, ', driver $1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The code measured: the commit, "-dirty" when tracked files have changes (a copy without git: as packed, see bench/gpu/). */
 function revision(): string {
+  if (process.env.LLAMA_RERANK_REVISION) return process.env.LLAMA_RERANK_REVISION;
   try {
     return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: packageRoot, encoding: 'utf8' }).trim();
   } catch {
@@ -51,8 +68,9 @@ function revision(): string {
   }
 }
 
-/** Quick runs wait and redo little: they must end within two minutes. */
-const noise = opts.quick ? new NoisePolicy(3_000, 20_000) : new NoisePolicy(60_000, 240_000);
+/** Quick runs wait and redo little: they must end within two minutes. So do GPU runs: the CPU is not what they measure. */
+const noise = opts.suite === 'gpu' ? new NoisePolicy(3_000, 20_000, 100)
+  : opts.quick ? new NoisePolicy(3_000, 20_000) : new NoisePolicy(60_000, 240_000);
 
 interface Contender {
   engine: EngineProcess;
@@ -78,8 +96,14 @@ mkdirSync(resultsDir, { recursive: true });
 console.error(`workloads ${opts.workloads.join(',')}${opts.quick ? ' (--quick)' : ''}: building the texts…`);
 const tokenizer = await Reranker.load({ model, gpu: opts.backend, threads: opts.threads });
 const { description, kind } = tokenizer.info;
-const workloads = await buildWorkloads(opts.workloads, opts.quick, async (t) => (await tokenizer.tokenize(t)).length);
+const workloads = await buildWorkloads(opts.suite, opts.workloads, opts.quick, async (t) => (await tokenizer.tokenize(t)).length);
+if (opts.tokensFile) {
+  await writeTokens(opts.tokensFile, model, tokenizer, workloads);
+  console.error(`wrote the pairs' token ids to ${opts.tokensFile}`);
+}
 tokenizer.dispose();
+if (opts.tokensOnly) process.exit(0);
+const baseline = opts.baselineFile ? (JSON.parse(readFileSync(opts.baselineFile, 'utf8')) as Baseline) : undefined;
 const workloadsFile = join(resultsDir, `workloads-${process.pid}.tmp`);
 writeFileSync(workloadsFile, JSON.stringify(workloads));
 
@@ -95,9 +119,15 @@ try {
     if (!engine.failed) contenders.push({ engine, passes });
   };
   await add(start('engine-llama-rerank.js', { label: LLAMA_RERANK, threads: opts.threads }), (w) => w.repeats);
+  // Other configurations run on one workload: G100 where it runs, else the first.
+  const configWorkload = (workloads.find((w) => w.id === 'G100') ?? workloads[0]).id;
+  for (const name of opts.configs) {
+    await add(start('engine-llama-rerank.js', { label: configLabel(name), threads: opts.threads, config: CONFIGS[name] }),
+      (w) => (w.id === configWorkload ? w.repeats : 0));
+  }
   if (!opts.skipPeer) {
     await add(start('engine-peer.js', { label: `node-llama-cpp (threads ${opts.threads})`, threads: opts.threads, contextSize: PEER_CONTEXT }),
-      (w) => w.repeats);
+      (w) => w.peerPasses ?? w.repeats);
     if (workloads.some((w) => w.peerDefaultsPasses > 0)) {
       await add(start('engine-peer.js', { label: 'node-llama-cpp (defaults)' }), (w) => w.peerDefaultsPasses);
     }
@@ -113,14 +143,14 @@ try {
 const ours = engines.find((e) => e.label === LLAMA_RERANK);
 for (const e of engines) if (e.label.startsWith('node-llama-cpp')) fillPeerPromptTokens(e, ours);
 const ceilingRun = find(engines.find((e) => e.label === 'ceiling'), 'ceiling');
-const backend = String(ours?.settings.backend ?? opts.backend).toLowerCase();
+const backend = opts.backend !== 'auto' ? opts.backend : String(ours?.settings.backend ?? opts.backend).toLowerCase();
 const report: BenchReport = {
   date: new Date().toISOString().slice(0, 10),
   command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   quick: opts.quick,
   revision: revision(),
   backend,
-  machine: machine(),
+  machine: machine(ours?.settings.devices),
   noise: noise.settings,
   model: { file: basename(model), generated, description, kind },
   workloads: workloads.map(({ requests, ...w }) => {
@@ -129,11 +159,14 @@ const report: BenchReport = {
   }),
   engines,
   ceiling: ceilingRun && { tokensPerSec: ceilingRun.computedTokensPerSec, sequences: ceilingRun.passes, sequenceTokens: CEILING_TOKENS },
-  headline: headlines(engines, ceilingRun?.computedTokensPerSec),
+  headline: headlines(engines, ceilingRun, workloads.flatMap((w) => Array<string>(w.repeats).fill(w.id))),
+  baseline,
   notes: [],
 };
 report.notes = notes(report);
-const stem = join(resultsDir, `${report.date}-${backend}${opts.quick ? '-quick' : ''}`);
+// The GPU suite on a CPU (a check of the suite, not a result to keep) is named apart from the CPU suite's runs.
+const suiteTag = (opts.suite === 'gpu') === (backend === 'cpu') ? `-${opts.suite}-suite` : '';
+const stem = join(resultsDir, `${report.date}-${backend}${suiteTag}${opts.quick ? '-quick' : ''}`);
 writeFileSync(`${stem}.json`, JSON.stringify(report, null, 1) + '\n');
 writeFileSync(`${stem}.md`, markdown(report));
 writeFileSync(`${stem}.svg`, svgChart(report));

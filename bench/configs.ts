@@ -1,0 +1,29 @@
+// Other settings llama-rerank runs under in the same bench, each its own labelled engine on one
+// workload (G100 on a GPU): llama.cpp's environment knobs and load options, to see where the time
+// goes before changing code. Environment variables are read once by ggml, so each configuration is
+// its own child process.
+import type { LoadOptions } from '../lib/index.js';
+
+export interface Config {
+  /** Set in the engine's process before llama.cpp loads. */
+  env?: Record<string, string>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType'>;
+  what: string;
+}
+
+export const CONFIGS = {
+  'graphs-off': { env: { GGML_CUDA_DISABLE_GRAPHS: '1' }, what: 'CUDA graphs off (ggml-cuda captures a graph once a shape repeats)' },
+  'graph-opt': { env: { GGML_CUDA_GRAPH_OPT: '1' }, what: "ggml-cuda's graph optimization (concurrent streams) on" },
+  'fusion-off': { env: { GGML_CUDA_DISABLE_FUSION: '1' }, what: "ggml-cuda's kernel fusion off" },
+  'pdl-off': { env: { GGML_CUDA_PDL: '0' }, what: 'programmatic dependent launch off (Hopper)' },
+  'fa-off': { load: { flashAttention: 'off' }, what: 'flash attention off' },
+  'no-share': { load: { sharePrefix: false }, what: 'shared prefix off: every pair decodes its instruction and query' },
+  'kv-f32': { load: { kvType: 'f32' }, what: 'F32 KV cache' },
+  batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 4096 on a GPU, 1024 per graph)' },
+  batch2048: { load: { batchSize: 2048 }, what: '2048-token decode calls' },
+  batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls' },
+} satisfies Record<string, Config>;
+
+export type ConfigName = keyof typeof CONFIGS;
+
+export const configLabel = (name: string) => `llama-rerank [${name}]`;

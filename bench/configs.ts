@@ -19,9 +19,9 @@ export const CONFIGS = {
   'fa-off': { load: { flashAttention: 'off' }, what: 'flash attention off' },
   'no-share': { load: { sharePrefix: false }, what: 'shared prefix off: every pair decodes its instruction and query' },
   'kv-f32': { load: { kvType: 'f32' }, what: 'F32 KV cache' },
-  batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 4096 on a GPU, 1024 per graph)' },
-  batch2048: { load: { batchSize: 2048 }, what: '2048-token decode calls' },
-  batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls' },
+  batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
+  batch4096: { load: { batchSize: 4096 }, what: '4096-token decode calls (2048 per graph)' },
+  batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls (2048 per graph)' },
 } satisfies Record<string, Config>;
 
 export type ConfigName = keyof typeof CONFIGS;

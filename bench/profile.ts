@@ -5,11 +5,12 @@
 //   node dist/bench/profile.js --backend cuda --out profile.md [--kernels 1500]
 // The target (the profiled process) is this script with --target.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../models/test-models.js';
+import { TraceRow, busiestPhase, timeline, timelineMarkdown } from './gpu-timeline.js';
 import { buildWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -20,14 +21,22 @@ const flag = (name: string) => {
 const backend = (flag('--backend') ?? 'cuda') as 'cuda' | 'vulkan';
 const model = ensureTestModel({ shape: '0.6b', kind: 'rank', seed: 1 });
 
-/** Loads the model, warms up on one short pair, then reranks one G100 request. */
+/**
+ * Loads the model, warms up on one short pair, then reranks one G100 request, pausing around it so
+ * that its kernels stand apart in the trace; writes the request's time to --timing.
+ */
 async function target(): Promise<void> {
   const r = await Reranker.load({ model, gpu: backend });
   const [g100] = await buildWorkloads('gpu', ['G100'], false, async (t) => (await r.tokenize(t)).length);
   await r.rerank({ query: 'warm up', documents: ['warm up'] });
+  await new Promise((done) => setTimeout(done, 1000));
   const t0 = performance.now();
   await r.rerank(g100.requests[0]);
-  console.error(`profile target: G100 took ${(performance.now() - t0).toFixed(0)} ms (under the profiler)`);
+  const ms = performance.now() - t0;
+  console.error(`profile target: G100 took ${ms.toFixed(0)} ms (under the profiler)`);
+  const timing = flag('--timing');
+  if (timing) writeFileSync(timing, String(ms));
+  await new Promise((done) => setTimeout(done, 1000));
   r.dispose();
 }
 
@@ -57,6 +66,16 @@ function nsysKernels(report: string): Kernel[] {
   const head = fields(lines[0]);
   const [total, calls, name] = ['Total Time (ns)', 'Instances', 'Name'].map((h) => head.indexOf(h));
   return lines.slice(1).map(fields).map((f) => ({ name: f[name], calls: Number(f[calls]), ns: Number(f[total]) }));
+}
+
+/** Every kernel, copy and memset of the process, with its start (nsys's cuda_gpu_trace). */
+function nsysTrace(report: string): TraceRow[] {
+  const csv = execFileSync('nsys', ['stats', '--report', 'cuda_gpu_trace', '--format', 'csv', report], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const lines = csv.split('\n').filter((l) => l.includes(','));
+  const head = fields(lines[0]);
+  const [start, duration, name] = ['Start (ns)', 'Duration (ns)', 'Name'].map((h) => head.indexOf(h));
+  if (start < 0 || duration < 0 || name < 0) throw new Error(`nsys cuda_gpu_trace: unexpected columns ${head.join(', ')}`);
+  return lines.slice(1).map(fields).map((f) => ({ startNs: Number(f[start]), durationNs: Number(f[duration]), name: f[name] }));
 }
 
 const UNIT_NS: Record<string, number> = { nsecond: 1, usecond: 1e3, msecond: 1e6, second: 1e9 };
@@ -92,12 +111,16 @@ function markdown(tool: string, what: string, kernels: Kernel[]): string {
 
 async function profile(): Promise<void> {
   const out = flag('--out') ?? 'profile.md';
-  const self = [process.execPath, process.argv[1], '--target', '--backend', backend];
   const base = join(tmpdir(), `llama-rerank-profile-${process.pid}`);
+  const timing = `${base}.ms`;
+  const self = [process.execPath, process.argv[1], '--target', '--backend', backend, '--timing', timing];
   let text: string;
   if (onPath('nsys')) {
     execFileSync('nsys', ['profile', '--force-overwrite', 'true', '--trace', 'cuda', '-o', base, ...self], { stdio: 'inherit' });
     text = markdown('nsys', 'Every kernel of the process: loading, a one-pair warm-up, then the G100 request.', nsysKernels(`${base}.nsys-rep`));
+    const requestMs = existsSync(timing) ? Number(readFileSync(timing, 'utf8')) : undefined;
+    text += '\n' + timelineMarkdown(timeline(busiestPhase(nsysTrace(`${base}.nsys-rep`))), requestMs);
+    rmSync(timing, { force: true });
   } else if (onPath('ncu')) {
     // Past loading and the warm-up (about 2,000 launches: two decode calls of 28 layers), a window inside G100.
     const skip = Number(flag('--skip') ?? 3000);

@@ -62,6 +62,7 @@ interface Job {
   documents: string[];
   next: number; // the first document not yet scored
   inFlight: boolean;
+  call: number; // the native call running its slice (valid while inFlight)
   done: boolean;
   result: ScheduledResult;
   resolve: (r: ScheduledResult) => void;
@@ -75,6 +76,7 @@ export class Scheduler {
   private readonly inFlight = new Set<Job>();
   private readonly running = new Set<Promise<void>>(); // the native calls in progress
   private nextId = 1;
+  private nextCall = 1;
   private readonly slice: number;
   private readonly budget: number;
   /** `totals`: where decode calls and time are added up (may outlive this scheduler). */
@@ -96,6 +98,7 @@ export class Scheduler {
         documents,
         next: 0,
         inFlight: false,
+        call: 0,
         done: false,
         result: { scores: [], pairTokens: [], computedTokens: 0 },
         resolve,
@@ -132,35 +135,46 @@ export class Scheduler {
   }
 
   private call(native: NativeReranker): void {
+    const callId = this.nextCall++;
     const batch = this.queue.splice(0, SLICES_PER_CALL);
     const slices: NativeGroup[] = batch.map((job) => {
       job.inFlight = true;
+      job.call = callId;
       this.inFlight.add(job);
       if (job.next === 0) started(job);
       return { ...job.group, id: job.id, documents: job.documents.slice(job.next, job.next + this.slice), tokenBudget: this.budget };
     });
-    const call: Promise<void> = native
-      .score(slices)
+    let scoring: ReturnType<NativeReranker['score']>;
+    try {
+      scoring = native.score(slices);
+    } catch (err) {
+      scoring = Promise.reject(err); // a conversion that throws fails this call's jobs, as any error
+    }
+    const call: Promise<void> = scoring
       .then((result) => {
         this.totals.decodeCalls += result.decodeCalls;
         this.totals.decodeMs += result.decodeMs;
-        result.groups.forEach((r, i) => this.receive(batch[i], r));
+        result.groups.forEach((r, i) => this.receive(batch[i], r, callId));
       })
       .catch((err: Error) => {
         // A RerankError says what failed (BACKEND_CRASHED from an isolated model's dead process)
         const error = err instanceof RerankError ? err : new RerankError('DECODE_FAILED', err.message);
-        for (const job of batch) this.fail(job, error);
+        for (const job of batch) {
+          this.landed(job, callId);
+          this.fail(job, error);
+        }
       })
       .finally(() => {
-        for (const job of batch) this.landed(job);
+        // receive() may have re-queued a job and a later call taken it already: that one owns it now.
+        for (const job of batch) this.landed(job, callId);
         this.running.delete(call);
         this.pump();
       });
     this.running.add(call);
   }
 
-  private receive(job: Job, r: NativeGroupResult): void {
-    this.landed(job);
+  private receive(job: Job, r: NativeGroupResult, callId: number): void {
+    this.landed(job, callId);
     if (job.done) return;
     if (r.error) {
       const index = r.errorIndex !== undefined && r.errorIndex >= 0 ? r.errorIndex + job.next : -1;
@@ -186,7 +200,9 @@ export class Scheduler {
     job.resolve(result);
   }
 
-  private landed(job: Job): void {
+  /** Native call `callId` has let go of the job (a no-op when a later call runs it). */
+  private landed(job: Job, callId: number): void {
+    if (!job.inFlight || job.call !== callId) return;
     job.inFlight = false;
     this.inFlight.delete(job);
   }

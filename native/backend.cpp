@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -25,7 +26,11 @@ std::string lower(std::string s) {
 // Errors are not: they go to stderr as they happen, since ggml aborts the process on some of them
 // (a CUDA error) and the thrown error that would carry them never comes.
 void onLog(ggml_log_level level, const char* text, void*) {
-  static const bool verbose = std::getenv("LLAMA_RERANK_VERBOSE") != nullptr;
+  // Unset, empty or "0" is off, as a user who writes LLAMA_RERANK_VERBOSE=0 means.
+  static const bool verbose = [] {
+    const char* v = std::getenv("LLAMA_RERANK_VERBOSE");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
   const bool error = level == GGML_LOG_LEVEL_ERROR || (level == GGML_LOG_LEVEL_CONT && continuingError);
   if (level != GGML_LOG_LEVEL_CONT) continuingError = level == GGML_LOG_LEVEL_ERROR;
   if (error) {

@@ -44,7 +44,17 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
     work_ = nullptr;  // drops what the work holds (a disposed model is freed here, off the JS thread)
   }
-  void OnOK() override { deferred_.Resolve(toJs_(Env(), result_)); }
+  // A conversion that fails (a JS exception, out of memory) rejects the promise: never left pending.
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(toJs_(env, result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(codedError(env, e.what(), errorCode_).Value());
+    }
+  }
   void OnError(const Napi::Error& e) override {
     deferred_.Reject(codedError(Env(), e.Message(), errorCode_).Value());
   }

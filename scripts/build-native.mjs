@@ -41,8 +41,20 @@ function x86CpuFlags() {
 }
 
 ensureLlamaSource();
-const require = createRequire(join(root, 'package.json'));
-const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+// cmake-js is a dev dependency: a user building from source after `npm i llama-rerank` has only the
+// registry, so it is installed beside llama.cpp's source (deps/, once) when it cannot be resolved.
+function findCmakeJs() {
+  for (const base of [root, join(root, 'deps', 'cmake-js')]) {
+    try {
+      return join(dirname(createRequire(join(base, 'package.json')).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+    } catch {}
+  }
+  const dir = join(root, 'deps', 'cmake-js');
+  console.log('llama-rerank: installing cmake-js@8 to build from source');
+  execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--silent', 'cmake-js@^8'], { stdio: 'inherit', shell: process.platform === 'win32' });
+  return join(dir, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+}
+const cmakeJs = findCmakeJs();
 const cd = [...backendFlags[backend], ...x86CpuFlags(), ...(process.env.LLAMA_RERANK_CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean)];
 const buildDir = process.env.LLAMA_RERANK_BUILD_DIR ?? join(root, 'build');
 const cmd = [

@@ -1,7 +1,7 @@
 // isolate: true: the model in a child process, the same answers, and a child that dies costs only
 // the requests it held. The child is killed from here (SIGKILL, SIGSEGV) as a GPU fault would kill it.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,6 +135,27 @@ describe('isolate: true', () => {
       execFile(process.execPath, [script, model], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out))),
     );
     await untilGone((JSON.parse(stdout) as { pid: number }).pid);
+  });
+
+  it('a restart whose load fails rejects the requests waiting on it with that failure, and a later one reloads', async () => {
+    const copy = join(tmpdir(), `llama-rerank-restart-${process.pid}.gguf`);
+    copyFileSync(model, copy);
+    const r = await Reranker.load({ ...options, model: copy, isolate: true });
+    try {
+      await r.rerank(exampleRequest());
+      rmSync(copy); // the next child cannot load it
+      const pid = r.childPid!;
+      process.kill(pid, 'SIGKILL');
+      await untilGone(pid);
+      while (!r.restarting) await sleep(20);
+      const codes = await Promise.all(Array.from({ length: 4 }, () => r.rerank(exampleRequest()).then(() => 'ok', (e: RerankError) => e.code)));
+      expect(codes).toEqual(Array(4).fill('MODEL_LOAD_FAILED'));
+      copyFileSync(model, copy);
+      expect(scoresByIndex(await r.rerank(exampleRequest()))).toEqual(baseline);
+    } finally {
+      r.dispose();
+      rmSync(copy, { force: true });
+    }
   });
 
   it('a file that fails to load: MODEL_LOAD_FAILED, and no child left behind', async () => {

@@ -35,6 +35,25 @@ describe('llama.cpp errors', () => {
   });
 });
 
+describe('LLAMA_RERANK_VERBOSE', () => {
+  const loadWith = (verbose: string) => {
+    const index = join(packageRoot, 'dist', 'lib', 'index.js');
+    const script = `import { Reranker } from ${JSON.stringify(index)};
+      const r = await Reranker.load({ model: ${JSON.stringify(tinyModel('rank'))} }); await r.dispose();`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', env: { ...process.env, LLAMA_RERANK_VERBOSE: verbose },
+    });
+    expect(child.status).toBe(0);
+    return child.stderr;
+  };
+
+  it('turns llama.cpp\'s logging on with 1 and leaves it off with 0 or empty', () => {
+    expect(loadWith('1')).toContain('llama_model_loader');
+    expect(loadWith('0')).not.toContain('llama_model_loader');
+    expect(loadWith('')).not.toContain('llama_model_loader');
+  });
+});
+
 describe('devices', () => {
   it('a GPU backend loads onto the devices named, refusing one it does not have', async () => {
     const load = nativeModule().loadModel({

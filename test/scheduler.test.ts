@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
-import { slicePairs } from '../lib/scheduler.js';
+import { Scheduler, slicePairs } from '../lib/scheduler.js';
+import type { NativeCallResult, NativeGroup, NativeReranker } from '../lib/native.js';
 
 const SLICE_PAIRS = slicePairs(512); // the CPU's default batch
 import { scoresByIndex, tinyModel } from './helpers.js';
@@ -138,5 +139,83 @@ describe('scheduler', () => {
     const small = reranker.rerank({ query: 'q', documents: docs(2) }).then(() => order.push('small'));
     await Promise.all([huge, small]);
     expect(order).toEqual(['small', 'huge']);
+  });
+});
+
+// A stand-in for native code whose calls land when the test says, to pin down the bookkeeping.
+describe('scheduler bookkeeping', () => {
+  function manualNative() {
+    const calls: { groups: NativeGroup[]; land: () => void }[] = [];
+    const cancelled: number[] = [];
+    const native = {
+      score: (groups: NativeGroup[]) =>
+        new Promise<NativeCallResult>((resolve) => {
+          const land = () => resolve({
+            decodeCalls: 1, decodeMs: 0,
+            groups: groups.map((g) => ({
+              completed: g.documents.length, scores: new Float64Array(g.documents.length), pairTokens: g.documents.map(() => 1),
+              truncated: [], chunks: [], computedTokens: 1,
+            })),
+          } as unknown as NativeCallResult);
+          calls.push({ groups, land });
+        }),
+      cancel: (id: number) => cancelled.push(id),
+    } as unknown as NativeReranker;
+    return { native, calls, cancelled };
+  }
+  const group = (n: number) => ({
+    instruction: '', query: 'q', documents: Array.from({ length: n }, (_, i) => `d${i}`),
+    maxLength: 8192, truncate: true, sharePrefix: true, maxChunks: 1, chunkOverlap: 80,
+  });
+  const turn = () => new Promise((r) => setTimeout(r, 5));
+
+  // A request re-queued by call C is taken by call D before C's last callbacks run (a request
+  // resolved in C submits another): D owns it from then on.
+  async function requeuedIntoNextCall(signal?: AbortSignal) {
+    const m = manualNative();
+    const s = new Scheduler(m.native, 512);
+    const a = s.submit(group(1));
+    const b = s.submit(group(1)); // calls A and B: both slots busy
+    const big = s.submit(group(SLICE_PAIRS * 3), signal); // id 3, queued
+    const small = s.submit(group(1)).then(() => void s.submit(group(1)).catch(() => {})); // id 4, then id 5
+    m.calls[0].land(); await a; await turn(); // call C takes 3 and 4
+    m.calls[1].land(); await b; await turn();
+    expect(m.calls[2].groups.map((g) => g.id)).toEqual([3, 4]);
+    m.calls[2].land(); await small; await turn(); // 3 goes back in the queue; 5's submit starts call D
+    expect(m.calls[3].groups.map((g) => g.id)).toEqual([3, 5]);
+    return { ...m, s, big };
+  }
+
+  it('an abort reaches native code for a request a later call took over', async () => {
+    const ac = new AbortController();
+    const { cancelled, big } = await requeuedIntoNextCall(ac.signal);
+    ac.abort();
+    await expect(big).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(cancelled).toContain(3);
+  });
+
+  it('close() rejects a request a later call took over, and it stays rejected when that call lands', async () => {
+    const { s, big, calls } = await requeuedIntoNextCall();
+    const settled = big.then(() => 'resolved', (e) => e.code);
+    s.close();
+    calls[3].land();
+    expect(await settled).toBe('DISPOSED');
+    await s.idle();
+  });
+
+  it('a native call that throws at once fails its requests, and the next call runs', async () => {
+    let throwNext = true;
+    const m = manualNative();
+    const score = m.native.score.bind(m.native);
+    m.native.score = (groups) => {
+      if (throwNext) { throwNext = false; throw new Error('conversion failed'); }
+      return score(groups);
+    };
+    const s = new Scheduler(m.native, 512);
+    await expect(s.submit(group(1))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: 'conversion failed' });
+    const next = s.submit(group(2));
+    await turn();
+    m.calls[0].land();
+    await expect(next).resolves.toMatchObject({ computedTokens: 1 });
   });
 });

@@ -78,7 +78,7 @@ export class ChildReranker implements NativeReranker {
       },
       (err: RerankError) => {
         this.failure ??= err;
-        this.dispose();
+        this.stop(err); // the calls sent meanwhile fail with the load's error, not as if disposed
       },
     );
   }
@@ -119,10 +119,14 @@ export class ChildReranker implements NativeReranker {
    * its model, which stops the running call at its next decode (killed if it takes too long).
    */
   dispose(): void {
+    this.stop(new RerankError('DISPOSED', 'the reranker was disposed'));
+  }
+
+  /** Ends the child, rejecting the calls in flight with `reason`. */
+  private stop(reason: RerankError): void {
     if (this.ending) return;
     this.ending = true;
-    const disposed = new RerankError('DISPOSED', 'the reranker was disposed');
-    for (const [, waiting] of this.pending) waiting.reject(disposed);
+    for (const [, waiting] of this.pending) waiting.reject(reason);
     this.pending.clear();
     this.end();
   }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
-import { ShapeName, ensureTestModel } from '../models/test-models.js';
+import { ShapeName, ensureTestModel } from '../test-models/generate.js';
 import { prng, words } from './texts.js';
 
 const BOUNDS: Record<ShapeName, number> = { tiny: 1e-2, 'tiny-k': 5e-2, '0.6b': 5e-2 };

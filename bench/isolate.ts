@@ -5,7 +5,7 @@
 //   npm run bench:isolate -- [rounds=5]
 import { Reranker } from '../lib/index.js';
 import type { RerankRequest } from '../lib/types.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const model = ensureTestModel({ shape: 'tiny', kind: 'rank', seed: 1 });

@@ -4,7 +4,7 @@
 //   npm run bench:packing -- [--shape tiny|0.6b] [--gpu auto|cpu|cuda|vulkan|metal] [--requests 32] [--docs 8] [--words 90]
 import { Reranker } from '../lib/index.js';
 import type { GpuOption, RerankRequest } from '../lib/types.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reranker } from '../lib/index.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 import { TraceRow, busiestPhase, timeline, timelineMarkdown } from './gpu-timeline.js';
 import { buildWorkloads } from './workloads.js';
 

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { Reranker } from '../lib/index.js';
 import { packageRoot } from '../models/paths.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 import { svgChart } from './chart.js';
 import type { ChildSpec } from './child.js';
 import { CONFIGS, configLabel } from './configs.js';

@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import { Reranker } from '../lib/index.js';
 import { buildServer } from '../lib/server/app.js';
 import { packageRoot } from '../models/paths.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 
 const { values } = parseArgs({
   options: {

@@ -2,7 +2,7 @@
 // warm-up (KiB per 1,000 calls) by least squares. Flat memory is a slope near zero.
 //   npm run bench:soak -- [calls=10000]
 import { Reranker } from '../lib/index.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 
 const calls = Number(process.argv[2] ?? 10_000);
 const model = ensureTestModel({ shape: 'tiny', kind: 'rank', seed: 1 });

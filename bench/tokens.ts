@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DEFAULT_INSTRUCTION, Reranker } from '../lib/index.js';
-import { GgufFile } from '../models/gguf/reader.js';
-import { RERANK_TEMPLATE } from '../models/test-models.js';
+import { GgufFile } from '../test-models/gguf/reader.js';
+import { RERANK_TEMPLATE } from '../test-models/generate.js';
 import type { Workload } from './workloads.js';
 
 /** The shape of the model, read from its GGUF, for a random-weight PyTorch model of the same size. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Reranker } from '../lib/index.js';
 import { packageRoot } from '../models/paths.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { ensureTestModel } from '../test-models/generate.js';
 import type { RerankRequest, RerankResponse } from '../lib/types.js';
 
 const example = JSON.parse(readFileSync(join(packageRoot, 'test', 'fixtures', 'hosted-api-example.json'), 'utf8')) as {

@@ -53,7 +53,7 @@ for (const peer of ['@langchain/core', '@llamaindex/core']) {
 }
 
 const model = execFileSync(process.execPath, ['-e',
-  "import('./dist/models/test-models.js').then(m => console.log(m.ensureTestModel({ shape: 'tiny', kind: 'rank', seed: 1 })))"],
+  "import('./dist/test-models/generate.js').then(m => console.log(m.ensureTestModel({ shape: 'tiny', kind: 'rank', seed: 1 })))"],
   { cwd: root, encoding: 'utf8' }).trim();
 writeFileSync(join(app, 'check.mjs'), `
 import { Reranker, getBackends } from 'llama-rerank';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { ensureTestModel } = await import(join(root, 'dist', 'models', 'test-models.js'));
+const { ensureTestModel } = await import(join(root, 'dist', 'test-models', 'generate.js'));
 execFileSync('cmake', ['--build', join(root, 'build'), '--target', 'rerank_selftest_asan'], { stdio: 'inherit' });
 const release = join(root, 'build', 'Release');
 for (const kind of ['rank', 'causal']) {

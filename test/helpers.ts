@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelKind, ensureTestModel } from '../models/test-models.js';
+import { ModelKind, ensureTestModel } from '../test-models/generate.js';
 import type { RerankRequest, RerankResponse } from '../lib/types.js';
 
 export const SEED = 1;

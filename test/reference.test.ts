@@ -1,8 +1,8 @@
 // Native scores against an independent TypeScript forward pass over the same weights and tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTION, Reranker } from '../lib/index.js';
-import { GgufFile } from '../models/gguf/reader.js';
-import { NO_TOKEN_ID, YES_TOKEN_ID } from '../models/qwen3-vocab.js';
+import { GgufFile } from '../test-models/gguf/reader.js';
+import { NO_TOKEN_ID, YES_TOKEN_ID } from '../test-models/qwen3-vocab.js';
 import { tinyModel } from './helpers.js';
 import { lastHiddenState, pYes } from './reference/qwen3-forward.js';
 

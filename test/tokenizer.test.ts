@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
-import { llamaCppDir } from '../models/paths.js';
+import { llamaCppDir } from '../test-models/paths.js';
 import { tinyModel } from './helpers.js';
 
 const vectors = join(llamaCppDir, 'models', 'ggml-vocab-qwen2.gguf');

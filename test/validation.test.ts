@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker, RerankError } from '../lib/index.js';
-import { qwen2VocabPath } from '../models/paths.js';
-import { generateTestModel } from '../models/test-models.js';
+import { qwen2VocabPath } from '../test-models/paths.js';
+import { generateTestModel } from '../test-models/generate.js';
 import { exampleRequest, tinyModel } from './helpers.js';
 
 const base = () => ({ query: 'q', documents: ['a', 'b'] });

@@ -5,8 +5,8 @@ import { existsSync, renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
-import { GgufFile } from '../models/gguf/reader.js';
-import { ensureTestModel } from '../models/test-models.js';
+import { GgufFile } from '../test-models/gguf/reader.js';
+import { ensureTestModel } from '../test-models/generate.js';
 import { exampleRequest, scoresByIndex } from './helpers.js';
 
 /** ggml.h's enum ggml_type. */

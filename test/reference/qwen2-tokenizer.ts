@@ -8,7 +8,7 @@
 // prefix space, byte-level BPE. test/tokenizer-corpus.test.ts checks it on llama.cpp's test vectors,
 // which Hugging Face's tokenizer made.
 import { Tokenizer } from 'tokenizers';
-import type { MetaValue } from '../../models/gguf/format.js';
+import type { MetaValue } from '../../test-models/gguf/format.js';
 
 /** llama_token_type values in tokenizer.ggml.token_type. */
 const NORMAL = 1;

@@ -1,7 +1,7 @@
 // An independent Qwen3 forward pass in plain TypeScript, float64 throughout, written from the
 // architecture (RMSNorm, NEOX RoPE, grouped-query attention with per-head q/k norms, SwiGLU)
 // rather than from llama.cpp. Slow on purpose-built clarity; meant for the tiny test model only.
-import { GgufFile } from '../../models/gguf/reader.js';
+import { GgufFile } from '../../test-models/gguf/reader.js';
 
 interface Weights {
   nLayer: number; nEmbd: number; nHead: number; nHeadKv: number; headDim: number; nFf: number;

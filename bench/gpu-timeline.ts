@@ -50,9 +50,7 @@ export function timeline(phase: TraceRow[]): Timeline {
   for (const r of rows) {
     if (isCopy(r.name)) copyNs += r.durationNs;
     else kernelNs += r.durationNs;
-    if (r.startNs > end) {
-      if (r.startNs - end >= GAP_NS) gaps.push(r.startNs - end);
-    }
+    if (r.startNs - end >= GAP_NS) gaps.push(r.startNs - end);
     const from = Math.max(r.startNs, end);
     const to = r.startNs + r.durationNs;
     if (to > from) busyNs += to - from;

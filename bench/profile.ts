@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { TraceRow, busiestPhase, timeline, timelineMarkdown } from './gpu-timeline.js';
@@ -29,14 +30,14 @@ async function target(): Promise<void> {
   const r = await Reranker.load({ model, gpu: backend });
   const [g100] = await buildWorkloads('gpu', ['G100'], false, async (t) => (await r.tokenize(t)).length);
   await r.rerank({ query: 'warm up', documents: ['warm up'] });
-  await new Promise((done) => setTimeout(done, 1000));
+  await delay(1000);
   const t0 = performance.now();
   await r.rerank(g100.requests[0]);
   const ms = performance.now() - t0;
   console.error(`profile target: G100 took ${ms.toFixed(0)} ms (under the profiler)`);
   const timing = flag('--timing');
   if (timing) writeFileSync(timing, String(ms));
-  await new Promise((done) => setTimeout(done, 1000));
+  await delay(1000);
   r.dispose();
 }
 

@@ -61,8 +61,7 @@ interface Job {
   group: Omit<NativeGroup, 'id' | 'documents' | 'tokenBudget'>;
   documents: string[];
   next: number; // the first document not yet scored
-  inFlight: boolean;
-  call: number; // the native call running its slice (valid while inFlight)
+  call: number; // the native call running its slice; 0 while none does
   done: boolean;
   result: ScheduledResult;
   resolve: (r: ScheduledResult) => void;
@@ -97,7 +96,6 @@ export class Scheduler {
         group: rest,
         documents,
         next: 0,
-        inFlight: false,
         call: 0,
         done: false,
         result: { scores: [], pairTokens: [], computedTokens: 0 },
@@ -138,7 +136,6 @@ export class Scheduler {
     const callId = this.nextCall++;
     const batch = this.queue.splice(0, SLICES_PER_CALL);
     const slices: NativeGroup[] = batch.map((job) => {
-      job.inFlight = true;
       job.call = callId;
       this.inFlight.add(job);
       if (job.next === 0) started(job);
@@ -202,8 +199,8 @@ export class Scheduler {
 
   /** Native call `callId` has let go of the job (a no-op when a later call runs it). */
   private landed(job: Job, callId: number): void {
-    if (!job.inFlight || job.call !== callId) return;
-    job.inFlight = false;
+    if (job.call !== callId) return;
+    job.call = 0;
     this.inFlight.delete(job);
   }
 
@@ -213,7 +210,7 @@ export class Scheduler {
     job.detach?.();
     const at = this.queue.indexOf(job);
     if (at >= 0) this.queue.splice(at, 1);
-    if (job.inFlight) this.native?.cancel(job.id);
+    if (job.call !== 0) this.native?.cancel(job.id);
     job.reject(error);
   }
 }

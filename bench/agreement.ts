@@ -9,12 +9,10 @@
 //   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--out FILE]
 // The bounds are loose sanity limits, far above what issue 9 measured on an H200 (tiny 1.2e-3,
 // 0.6B 2.0e-2) and far below what a broken kernel gives (scores off by tenths).
-import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Reranker } from '../lib/index.js';
-import { nativeModule } from '../lib/native.js';
 import { ShapeName, ensureTestModel } from '../test-models/generate.js';
+import { WEIGHT_TYPES, WeightType, withWeightType } from '../test-models/weight-types.js';
 import { prng, words } from './texts.js';
 
 const BOUNDS: Record<ShapeName, number> = { tiny: 1e-2, 'tiny-k': 5e-2, '0.6b': 5e-2 };
@@ -73,11 +71,12 @@ for (const shape of shapes) {
 }
 
 // Weight types: CPU vs GPU, the GPU in a child process so that a fault is a finding, not the end.
-const types = (flag('--types') ?? 'F32,F16,BF16,Q8_0,Q4_K').split(',').filter(Boolean);
+const types = (flag('--types') ?? WEIGHT_TYPES.join(',')).split(',').filter(Boolean) as WeightType[];
+const unknown = types.find((t) => !WEIGHT_TYPES.includes(t));
+if (unknown) throw new Error(`--types: ${unknown} is not one of ${WEIGHT_TYPES.join(', ')}`);
 const f32 = types.length > 0 ? ensureTestModel({ shape: 'tiny-k', kind: 'rank', seed: 1 }) : '';
 for (const type of types) {
-  const model = type === 'F32' ? f32 : join(tmpdir(), `llama-rerank-agreement-${process.pid}-${type}.gguf`);
-  if (type !== 'F32') await nativeModule().quantizeModel(f32, model, type);
+  const model = type === 'F32' ? f32 : await withWeightType(f32, type);
   const main = request(8);
   const cpu = await Reranker.load({ model, gpu: 'cpu' });
   const onCpu = await scores(cpu, main);
@@ -91,7 +90,6 @@ for (const type of types) {
   } catch (err) {
     row.error = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`;
   }
-  if (type !== 'F32') rmSync(model, { force: true });
   const ok = row.error === undefined && (row.cpuVsGpu as number) <= BOUNDS['tiny-k'];
   failed ||= !ok;
   report.push({ ...row, ok });

@@ -5,6 +5,7 @@ import { RerankError } from './errors.js';
 import { passingDevices } from './backends.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
 import type { ValidLoadOptions } from './validate.js';
+import { modelWithWeights } from './weight-copy.js';
 
 const CPU_BATCH = 512;
 // Measured on an H200 (issue 9, G100: 100 pairs of ~340 tokens): 2048/2048 took 508 ms against
@@ -22,9 +23,10 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
   const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
+  const path = await modelWithWeights(valid.model, valid.weights);
   try {
     return await addon.loadModel({
-      path: valid.model,
+      path,
       gpu,
       gpuLayers: valid.gpuLayers,
       threads: valid.threads ?? availableParallelism(),

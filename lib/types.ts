@@ -49,6 +49,7 @@ export interface RerankResponse {
 }
 
 export type GpuOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
+export type WeightsOption = 'stored' | 'bf16' | 'f16';
 
 export interface LoadOptions {
   /** A GGUF file of Qwen3-Reranker (either llama.cpp's rank conversion or a causal-LM one). */
@@ -80,6 +81,12 @@ export interface LoadOptions {
    * process's requests with BACKEND_CRASHED and a new one loads the model for the next request.
    */
   isolate?: boolean;
+  /**
+   * The weights' type while decoding: 'stored' (default) as the file has them, or 'bf16' / 'f16': a
+   * copy of the file in that type, made once by llama.cpp's quantizer and kept in the model cache
+   * (README "Weights": faster on CPUs with AVX512-BF16 and for cuBLAS on CUDA; twice a Q8_0 file's size).
+   */
+  weights?: WeightsOption;
 }
 
 export interface ModelInfo {

@@ -1,7 +1,7 @@
 // Every input is checked here, once, before anything reaches native code.
 import { statSync } from 'node:fs';
 import { RerankError } from './errors.js';
-import type { GpuOption, LoadOptions, RerankRequest } from './types.js';
+import type { GpuOption, LoadOptions, RerankRequest, WeightsOption } from './types.js';
 
 export const DEFAULT_INSTRUCTION = 'Given a web search query, retrieve relevant passages that answer the query';
 /** The official Qwen3-Reranker max_length. */
@@ -22,8 +22,9 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
   Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
-const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
+const WEIGHT_OPTIONS: WeightsOption[] = ['stored', 'bf16', 'f16'];
 
 const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
 const badOption = (field: string, message: string) => new RerankError('INVALID_OPTIONS', `${field}: ${message}`, field);
@@ -98,7 +99,7 @@ export function validateRequest(input: unknown): ValidRequest {
 export function validateLoadOptions(input: unknown): ValidLoadOptions {
   if (!isPlainObject(input)) throw new RerankError('INVALID_OPTIONS', 'load options must be an object');
   checkFields(input, LOAD_FIELDS, badOption);
-  const { model, gpu = 'auto', flashAttention = 'auto', kvType = 'f16' } = input;
+  const { model, gpu = 'auto', flashAttention = 'auto', kvType = 'f16', weights = 'stored' } = input;
   if (typeof model !== 'string' || model === '') throw badOption('model', 'must be the path of a GGUF file');
   let isFile = false;
   try {
@@ -110,6 +111,7 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
   if (!GPU_OPTIONS.includes(gpu as GpuOption)) throw badOption('gpu', `must be one of ${GPU_OPTIONS.join(', ')}`);
   if (!['auto', 'on', 'off'].includes(flashAttention as string)) throw badOption('flashAttention', "must be 'auto', 'on' or 'off'");
   if (kvType !== 'f16' && kvType !== 'f32') throw badOption('kvType', "must be 'f16' or 'f32'");
+  if (!WEIGHT_OPTIONS.includes(weights as WeightsOption)) throw badOption('weights', `must be one of ${WEIGHT_OPTIONS.join(', ')}`);
   return {
     model,
     gpu: gpu as GpuOption,
@@ -122,5 +124,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
     reproducible: input.reproducible === undefined ? undefined : optionalBoolean(input, 'reproducible', true, badOption),
     isolate: optionalBoolean(input, 'isolate', false, badOption),
+    weights: weights as WeightsOption,
   };
 }

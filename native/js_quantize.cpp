@@ -35,6 +35,8 @@ class QuantizeWorker : public Napi::AsyncWorker {
     llama_model_quantize_params params = llama_model_quantize_default_params();
     params.ftype = ftype_;
     params.pure = true;
+    // A quantized source is dequantized first: the F16/BF16 copies of the benchmarks' Q8_0 model.
+    params.allow_requantize = true;
     if (llama_model_quantize(src_.c_str(), dst_.c_str(), &params) != 0) {
       SetError("llama_model_quantize failed on " + src_ + " (see the llama.cpp error above)");
     }

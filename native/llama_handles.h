@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "llama.h"
@@ -17,10 +18,12 @@ struct ContextDeleter {
 using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
 using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
 
-// A llama_batch that owns its arrays, with one sequence id per token.
+// A llama_batch that owns its arrays. A token belongs to one sequence, or to several (a shared
+// prefix decoded in the same call as the pairs that continue it: one KV cell each sequence sees).
 class Batch {
  public:
-  explicit Batch(int32_t capacity) : capacity_(capacity), batch_(llama_batch_init(capacity, 0, 1)) {}
+  Batch(int32_t capacity, int32_t maxSeqsPerToken)
+      : capacity_(capacity), maxSeqsPerToken_(maxSeqsPerToken), batch_(llama_batch_init(capacity, 0, maxSeqsPerToken)) {}
   ~Batch() { llama_batch_free(batch_); }
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -39,10 +42,17 @@ class Batch {
     batch_.logits[i] = output;
   }
 
+  // Token `i` (already added) belongs to `seq` too.
+  void addSeq(int32_t i, llama_seq_id seq) {
+    if (batch_.n_seq_id[i] >= maxSeqsPerToken_) throw std::logic_error("batch: more sequences for one token than allocated");
+    batch_.seq_id[i][batch_.n_seq_id[i]++] = seq;
+  }
+
   const llama_batch& get() const { return batch_; }
 
  private:
   int32_t capacity_;
+  int32_t maxSeqsPerToken_;
   llama_batch batch_;
 };
 

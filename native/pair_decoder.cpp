@@ -78,7 +78,8 @@ class PairDecoder::Run {
     size_t shared = 0;           // prefix tokens its pairs share
     llama_seq_id prefixSeq = -1;
     size_t prefixAt = 0;         // prefix tokens added to batches so far
-    bool prefixDecoded = false;  // by an earlier llama_decode: pairs may copy its cells now
+    int32_t prefixFrom = 0;      // where this batch's prefix tokens start in it,
+    size_t prefixInBatch = 0;    // and how many there are
     bool active = false;
     bool done = false;
     size_t nextPair = 0;         // the first pair not started
@@ -125,11 +126,7 @@ class PairDecoder::Run {
       }
     }
     if (any && (held + s.shared > d_.prefixReserve_ || freeSeqs_.size() < 2)) return false;
-    if (s.shared > 0) {
-      s.prefixSeq = takeSeq();
-    } else {
-      s.prefixDecoded = true;
-    }
+    if (s.shared > 0) s.prefixSeq = takeSeq();
     s.active = true;
     return true;
   }
@@ -137,7 +134,7 @@ class PairDecoder::Run {
   void fill() {
     d_.batch_.clear();
     endings_.clear();
-    prefixesEnding_.clear();
+    for (State& s : states_) s.prefixInBatch = 0;
     if (spanning_) {
       Spanning& sp = *spanning_;
       if (!addPair(sp.state, sp.pair, sp.seq, sp.offset)) return;
@@ -149,15 +146,15 @@ class PairDecoder::Run {
       if (!s.active && !activate(s)) return;
       if (s.prefixAt < s.shared) {
         const auto& first = *s.set->pairs[0];
+        s.prefixFrom = d_.batch_.size();
         for (; s.prefixAt < s.shared && roomForToken(); ++s.prefixAt) add(s, first[s.prefixAt], s.prefixAt, s.prefixSeq, false);
-        if (s.prefixAt == s.shared) prefixesEnding_.push_back(si);
-        continue;  // its pairs copy the prefix's cells, which exist once this batch is decoded
+        s.prefixInBatch = static_cast<size_t>(d_.batch_.size() - s.prefixFrom);
+        if (s.prefixAt < s.shared) return;  // the batch is full
       }
-      if (!s.prefixDecoded) continue;
       while (s.nextPair < s.set->pairs.size() && roomForToken()) {
         if (freeSeqs_.empty()) return;
         const llama_seq_id seq = takeSeq();
-        if (s.shared > 0) llama_memory_seq_cp(mem_, s.prefixSeq, seq, -1, -1);
+        if (s.shared > 0) joinPrefix(s, seq);
         const size_t pair = s.nextPair++;
         size_t offset = s.shared;
         if (!addPair(si, pair, seq, offset)) {
@@ -166,6 +163,14 @@ class PairDecoder::Run {
         }
       }
     }
+  }
+
+  // A pair starting now sees all of its set's prefix: the cells earlier calls decoded (copied: on a
+  // unified cache the cells are shared, not their data) and the prefix tokens of this batch, which
+  // its sequence joins. So a set's first call holds its prefix and its first pairs, not the prefix alone.
+  void joinPrefix(const State& s, llama_seq_id seq) {
+    if (s.prefixInBatch < s.shared) llama_memory_seq_cp(mem_, s.prefixSeq, seq, -1, -1);
+    for (size_t k = 0; k < s.prefixInBatch; ++k) d_.batch_.addSeq(s.prefixFrom + static_cast<int32_t>(k), seq);
   }
 
   void readScores() {
@@ -182,7 +187,6 @@ class PairDecoder::Run {
       releaseSeq(e.seq);
       cells_ -= s.set->pairs[e.pair]->size() - s.shared;
     }
-    for (size_t si : prefixesEnding_) states_[si].prefixDecoded = true;
     for (State& s : states_) {
       const bool started = s.active && !s.done;
       const bool spanned = spanning_ && &states_[spanning_->state] == &s;
@@ -231,7 +235,6 @@ class PairDecoder::Run {
   std::vector<State> states_;
   std::vector<llama_seq_id> freeSeqs_;
   std::vector<Ending> endings_;
-  std::vector<size_t> prefixesEnding_;
   std::optional<Spanning> spanning_;
   size_t cells_ = 0;
 };
@@ -241,7 +244,7 @@ PairDecoder::PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCaptur
     : ctx_(ctx),
       head_(head),
       capture_(capture),
-      batch_(batchSize),
+      batch_(batchSize, maxSeqs),
       maxSeqs_(maxSeqs),
       contextCells_(contextCells),
       prefixReserve_(prefixReserve) {

@@ -2,9 +2,10 @@
 //
 // Pairs come in sets, one set per request: its pairs share their leading tokens (system line,
 // instruction, query). A set's shared tokens are decoded once into a prefix sequence and each of
-// its pairs starts from a copy of that KV (llama_memory_seq_cp on a unified cache: shared cells,
-// no copying). Pair tokens then fill each llama_decode to the batch size, a long pair spanning
-// several calls; only the last token of each pair is an output.
+// its pairs sees those KV cells as its own (a unified cache shares cells, no copying): the pairs
+// that start in the prefix's own llama_decode join its tokens' sequences, later ones copy its
+// cells (llama_memory_seq_cp). Pair tokens fill each llama_decode to the batch size, a long pair
+// spanning several calls; only the last token of each pair is an output.
 //
 // Several sets can be decoded together, their pairs packed into the same llama_decode calls (fuller
 // batches, fewer calls: what a GPU needs), or one after the other, each alone in its batches, so

@@ -180,6 +180,7 @@ describe('command-line mistakes and failures', () => {
       ['--gpu', 'banana'],
       ['--threads', '5000'],
       ['--max-length', '10'],
+      ['--weights', 'q4'],
       ['--query', '   '],
       ['--instruction', ''],
       ['--top-n', '0x2'],

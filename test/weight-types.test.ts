@@ -1,12 +1,12 @@
 // Every weight type a Qwen3-Reranker GGUF comes in loads and scores on the CPU, close to the F32
 // file it was made from. The generator writes F32; llama.cpp's own quantizer (the addon's
 // quantizeModel) makes the rest, every 2-D weight in the named type.
-import { existsSync, renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
 import { GgufFile } from '../test-models/gguf/reader.js';
 import { ensureTestModel } from '../test-models/generate.js';
+import { withWeightType } from '../test-models/weight-types.js';
 import { exampleRequest, scoresByIndex } from './helpers.js';
 
 /** ggml.h's enum ggml_type. */
@@ -31,15 +31,6 @@ function tolerance(type: Exclude<WeightType, 'F32'>, maxGap: number): number {
   return 0.25 * Math.sqrt(ROUNDED_STEPS) * ROUNDING[type] * maxGap;
 }
 
-async function quantized(f32: string, type: Exclude<WeightType, 'F32'>): Promise<string> {
-  const path = f32.replace(/\.gguf$/, `-${type}.gguf`);
-  if (existsSync(path)) return path;
-  const tmp = `${path}.${process.pid}.tmp`;
-  await nativeModule().quantizeModel(f32, tmp, type);
-  renameSync(tmp, path);
-  return path;
-}
-
 // Exact attention and an F32 KV cache: the only difference left between the files is their weights.
 const options = { flashAttention: 'off', kvType: 'f32', threads: 2 } as const;
 
@@ -59,7 +50,7 @@ describe('weight types on the CPU', () => {
 
   for (const type of ['F16', 'BF16', 'Q8_0', 'Q4_K'] as const) {
     it(`${type} loads, scores every document finitely, and agrees with F32 within its rounding`, async () => {
-      const path = await quantized(f32, type);
+      const path = await withWeightType(f32, type);
       const weights = [...GgufFile.open(path).tensors.values()].filter((t) => t.dims.length > 1);
       expect(new Set(weights.map((t) => t.type as number))).toEqual(new Set([GGML_TYPE[type]]));
 
@@ -73,6 +64,24 @@ describe('weight types on the CPU', () => {
       expect(diff).toBeLessThanOrEqual(tolerance(type, maxGap));
     });
   }
+
+  // The copy's weights are the Q8_0 values rounded to BF16; the Q8_0 file's activations are rounded
+  // to 8 bits, the copy's to BF16: the two differ by both roundings.
+  it("weights: 'bf16' on a Q8_0 file (dequantized, then rounded to BF16) agrees with the Q8_0 file within both roundings", async () => {
+    const q8 = await withWeightType(f32, 'Q8_0');
+    const stored = await Reranker.load({ model: q8, ...options });
+    const q8Scores = scoresByIndex(await stored.rerank(exampleRequest()));
+    stored.dispose();
+    const copy = await Reranker.load({ model: q8, weights: 'bf16', ...options });
+    const scores = scoresByIndex(await copy.rerank(exampleRequest()));
+    expect(copy.info.description).toMatch(/BF16/);
+    copy.dispose();
+    const gap = Math.max(...q8Scores.map((p) => Math.abs(Math.log(p / (1 - p)))));
+    const diff = Math.max(...scores.map((s, i) => Math.abs(s - q8Scores[i])));
+    const bound = tolerance('Q8_0', gap) + tolerance('BF16', gap);
+    measured.push(`Q8_0 as BF16 vs Q8_0 ${diff.toExponential(1)} (tolerance ${bound.toExponential(1)})`);
+    expect(diff).toBeLessThanOrEqual(bound);
+  });
 
   it('quantizeModel refuses a type it does not know', async () => {
     expect(() => nativeModule().quantizeModel(f32, '/tmp/never.gguf', 'Q3_X')).toThrow(/unknown type Q3_X/);

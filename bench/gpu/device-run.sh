@@ -44,7 +44,7 @@ step baseline 150 env PYTHONUNBUFFERED=1 python3 bench/baselines/qwen3_torch.py 
 baseline=(); [ -s "$OUT/torch.json" ] && baseline=(--baseline "$OUT/torch.json")
 stamp=$(mktemp)
 step bench 300 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" "${baseline[@]}" \
-  --configs graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096
+  --configs weights-bf16,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
 # this run's report only (a committed one of the same day would be older than the stamp)
 latest=$(find bench/results -name "*-$BACKEND*.json" -newer "$stamp" | head -1)
 [ -n "$latest" ] && cp "${latest%.json}".{json,md,svg} "$OUT/"

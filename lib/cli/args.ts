@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { ParseArgsConfig, parseArgs } from 'node:util';
 import { RerankError } from '../errors.js';
-import type { GpuOption, LoadOptions } from '../types.js';
+import type { GpuOption, LoadOptions, WeightsOption } from '../types.js';
 import { validateLoadOptions, validateRequest } from '../validate.js';
 
 /**
@@ -27,13 +27,16 @@ export const LOAD_FLAGS = {
   'gpu-layers': { type: 'string' },
   threads: { type: 'string' },
   'max-length': { type: 'string' },
+  weights: { type: 'string' },
 } as const satisfies Options;
 
 export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known model name (e.g. qwen/qwen3-reranker-0.6b)
       --gpu G             auto (default), cpu, cuda, vulkan, metal
       --gpu-layers N      layers to offload (default: all)
       --threads N         CPU threads (default: all)
-      --max-length N      longest pair in tokens (default 8192)`;
+      --max-length N      longest pair in tokens (default 8192)
+      --weights W         stored (default), bf16, f16: decode with a copy of the weights in
+                          that type, made once into the model cache (README "Weights")`;
 
 type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 
@@ -83,6 +86,7 @@ export function requireModel(values: LoadValues): string {
 export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   const options: Omit<LoadOptions, 'model'> = {};
   if (typeof values.gpu === 'string') options.gpu = values.gpu as GpuOption;
+  if (typeof values.weights === 'string') options.weights = values.weights as WeightsOption;
   const gpuLayers = integerFlag(values['gpu-layers'], 'gpu-layers', 0);
   const threads = integerFlag(values.threads, 'threads');
   const maxLength = integerFlag(values['max-length'], 'max-length');

@@ -1,0 +1,58 @@
+// The load option `weights: 'bf16' | 'f16'`: a copy of the model with its weight matrices in that
+// type, made once by llama.cpp's own quantizer (a quantized file is dequantized) and kept in the
+// model cache for the next load. Why: Q8_0 files run their matrix products through ggml's int8
+// kernels; BF16 ones through the CPU's AVX512-BF16 instructions where it has them (1.8× the pairs/s
+// on this project's AMD EPYC machines, README "Weights") and through cuBLAS on a CUDA GPU's tensor cores.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { RerankError } from './errors.js';
+import { modelCacheDir } from './model-resolve.js';
+import { nativeModule } from './native.js';
+import type { WeightsOption } from './types.js';
+
+/** Where the copy of `model` in `type` lives: named after the source's path, size and time, so an edited source gets a new copy. */
+export function weightCopyPath(model: string, type: Exclude<WeightsOption, 'stored'>, cacheDir = modelCacheDir()): string {
+  const source = resolve(model);
+  const { size, mtimeMs } = statSync(source);
+  const key = createHash('sha256').update(`${source}\0${size}\0${mtimeMs}`).digest('hex').slice(0, 12);
+  return join(cacheDir, 'converted', `${basename(source).replace(/\.gguf$/i, '')}-${key}-${type.toUpperCase()}.gguf`);
+}
+
+/** Conversions in progress in this process, by destination: concurrent loads share one. */
+const inFlight = new Map<string, Promise<string>>();
+
+/**
+ * The file to load for `weights`: the model itself ('stored'), else its copy in that type, made
+ * first when missing. Rejects with RerankError (MODEL_LOAD_FAILED, field 'weights').
+ */
+export async function modelWithWeights(model: string, weights: WeightsOption, cacheDir = modelCacheDir()): Promise<string> {
+  if (weights === 'stored') return model;
+  const dest = weightCopyPath(model, weights, cacheDir);
+  if (existsSync(dest)) return dest;
+  let pending = inFlight.get(dest);
+  if (!pending) {
+    pending = convert(model, dest, weights).finally(() => inFlight.delete(dest));
+    inFlight.set(dest, pending);
+  }
+  return pending;
+}
+
+async function convert(model: string, dest: string, type: 'bf16' | 'f16'): Promise<string> {
+  // Written under a name of this process's, then renamed: a copy is whole or absent, and another
+  // process converting the same file at once renames a file just as whole over it.
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    mkdirSync(join(dest, '..'), { recursive: true });
+    await nativeModule().quantizeModel(model, tmp, type.toUpperCase());
+    renameSync(tmp, dest);
+    return dest;
+  } catch (err) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written there (the folder itself could not be made)
+    }
+    throw new RerankError('MODEL_LOAD_FAILED', `could not make a ${type.toUpperCase()} copy of ${model} at ${dest}: ${(err as Error).message}`, 'weights');
+  }
+}

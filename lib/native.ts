@@ -80,6 +80,8 @@ export interface NativeModule {
   probeDevice(name: string): string;
   /** Writes src's weights as type (F32, F16, BF16, Q8_0, Q4_K) to dst, with llama.cpp's quantizer. */
   quantizeModel(src: string, dst: string, type: string): Promise<void>;
+  /** llama.cpp's system info: each registered backend's features ("CPU : AVX2 = 1 | ..."). */
+  systemInfo(): string;
   /** Bytes handed to the tokenizer so far in this process (tests see the work is bounded). */
   tokenizedBytes(): number;
   /** Whether ggml's backends are loadable libraries (false: compiled in). */

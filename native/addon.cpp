@@ -48,6 +48,10 @@ Napi::Value tokenizedBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(rerank::Prompt::tokenizedBytes()));
 }
 
+// systemInfo(): llama.cpp's "CPU : SSE3 = 1 | AVX = 1 | ..." line of the registered backends'
+// features, for the doctor (which instruction sets the CPU backend uses).
+Napi::Value systemInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), llama_print_system_info()); }
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeReranker", rerank::JsReranker::define(env));
   exports.Set("loadModel", Napi::Function::New(env, rerank::loadModel, "loadModel"));
@@ -63,6 +67,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("listDevices", Napi::Function::New(env, listDevices, "listDevices"));
   exports.Set("quantizeModel", Napi::Function::New(env, rerank::quantizeModel, "quantizeModel"));
   exports.Set("tokenizedBytes", Napi::Function::New(env, tokenizedBytes, "tokenizedBytes"));
+  exports.Set("systemInfo", Napi::Function::New(env, systemInfo, "systemInfo"));
   exports.Set("llamaCppRelease", Napi::String::New(env, LLAMA_RERANK_LLAMA_RELEASE));
   return exports;
 }

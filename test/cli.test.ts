@@ -1,13 +1,14 @@
 // The `llama-rerank` command, run as a user runs it: node on the compiled dist/lib/cli/main.js
 // (`npm test` compiles first), with documents on stdin and in files, and `serve` until SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ServerResponse, createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
+import { cpuFeatures } from '../lib/cli/doctor.js';
 import { packageRoot } from '../models/paths.js';
 import { findKnownModel } from '../models/registry.js';
 import { hostedExample, tinyModel } from './helpers.js';
@@ -169,6 +170,28 @@ describe('llama-rerank doctor', () => {
     expect(report.devices.some((d: { type: string }) => d.type === 'cpu')).toBe(true);
     const text = await run(['doctor'], { env: { LLAMA_RERANK_BACKEND_PATH: '' } });
     expect(text.stdout).toMatch(/^backend: +cpu/m);
+  });
+
+  it("lists the CPU features llama.cpp's CPU backend uses, and says when BF16 weights may pay", async () => {
+    const r = await run(['doctor', '--json'], { env: { LLAMA_RERANK_BACKEND_PATH: '' } });
+    const report = JSON.parse(r.stdout) as { addon: string; cpuFeatures: string[] };
+    const features = report.cpuFeatures;
+    expect(features.length).toBeGreaterThan(0);
+    // A source build on x86 Linux is built for the features /proc/cpuinfo names (scripts/build-native.mjs)
+    if (process.arch === 'x64' && process.platform === 'linux' && report.addon.includes(join('build', 'Release'))) {
+      const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? [];
+      expect(features.includes('AVX2')).toBe(flags.includes('avx2'));
+      expect(features.includes('AVX512_BF16')).toBe(flags.includes('avx512_bf16'));
+    }
+    const text = (await run(['doctor'], { env: { LLAMA_RERANK_BACKEND_PATH: '' } })).stdout;
+    expect(text).toContain(`cpu:       ${features.join(' ')}\n`);
+    expect(text.includes('--weights bf16')).toBe(features.includes('AVX512_BF16') || features.includes('AMX_BF16'));
+  });
+
+  it("reads the CPU's features from llama.cpp's system info line, not another backend's", () => {
+    const info = 'CPU : SSE3 = 1 | AVX512 = 0 | AVX512_BF16 = 1 | REPACK = 1 | CUDA : ARCHS = 900 | USE_GRAPHS = 1 | ';
+    expect(cpuFeatures(info)).toEqual(['SSE3', 'AVX512_BF16', 'REPACK']);
+    expect(cpuFeatures('')).toEqual([]);
   });
 });
 

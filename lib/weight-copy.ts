@@ -3,9 +3,9 @@
 // model cache for the next load. Why: Q8_0 files run their matrix products through ggml's int8
 // kernels; BF16 ones through the CPU's AVX512-BF16 instructions where it has them (1.8× the pairs/s
 // on this project's AMD EPYC machines, README "Weights") and through cuBLAS on a CUDA GPU's tensor cores.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { RerankError } from './errors.js';
 import { modelCacheDir } from './model-resolve.js';
 import { nativeModule } from './native.js';
@@ -28,7 +28,13 @@ const inFlight = new Map<string, Promise<string>>();
  */
 export async function modelWithWeights(model: string, weights: WeightsOption, cacheDir = modelCacheDir()): Promise<string> {
   if (weights === 'stored') return model;
-  const dest = weightCopyPath(model, weights, cacheDir);
+  let dest: string;
+  try {
+    dest = weightCopyPath(model, weights, cacheDir);
+  } catch (err) {
+    // the file went away or became unreadable since the options were checked
+    throw new RerankError('MODEL_LOAD_FAILED', `could not read ${model}: ${(err as Error).message}`, 'weights');
+  }
   if (existsSync(dest)) return dest;
   let pending = inFlight.get(dest);
   if (!pending) {
@@ -38,12 +44,30 @@ export async function modelWithWeights(model: string, weights: WeightsOption, ca
   return pending;
 }
 
+/** A conversion's file untouched this long was left by a process that died (the quantizer writes tensor by tensor). */
+const ABANDONED_MS = 10 * 60_000;
+
+/** Removes the temporary files of conversions to `dest` that a killed process left behind. */
+function removeAbandoned(dest: string): void {
+  const dir = dirname(dest);
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(`${basename(dest)}.`) || !name.endsWith('.tmp')) continue;
+    try {
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > ABANDONED_MS) rmSync(join(dir, name), { force: true });
+    } catch {
+      // gone meanwhile: another process finished or cleaned it
+    }
+  }
+}
+
 async function convert(model: string, dest: string, type: 'bf16' | 'f16'): Promise<string> {
-  // Written under a name of this process's, then renamed: a copy is whole or absent, and another
-  // process converting the same file at once renames a file just as whole over it.
-  const tmp = `${dest}.${process.pid}.tmp`;
+  // Written under a name of its own (worker threads share a pid, containers sharing a cache their
+  // pids), then renamed: a copy is whole or absent, and a conversion of the same file elsewhere at
+  // once renames a file just as whole over it.
+  const tmp = `${dest}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
   try {
-    mkdirSync(join(dest, '..'), { recursive: true });
+    mkdirSync(dirname(dest), { recursive: true });
+    removeAbandoned(dest);
     await nativeModule().quantizeModel(model, tmp, type.toUpperCase());
     renameSync(tmp, dest);
     return dest;

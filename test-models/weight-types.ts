@@ -1,5 +1,6 @@
 // Copies of a generated model in another weight type, made by llama.cpp's own quantizer (the
 // addon's quantizeModel: every 2-D weight in the named type) and kept beside it for the next run.
+import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { nativeModule } from '../lib/native.js';
 
@@ -10,7 +11,7 @@ export type WeightType = (typeof WEIGHT_TYPES)[number];
 export async function withWeightType(model: string, type: Exclude<WeightType, 'F32'>): Promise<string> {
   const path = model.replace(/\.gguf$/, `-${type}.gguf`);
   if (existsSync(path)) return path;
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`; // test files may run in threads of one process
   await nativeModule().quantizeModel(model, tmp, type);
   renameSync(tmp, path); // whole or not at all: a run cut short leaves no half-written copy to load
   return path;

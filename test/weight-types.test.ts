@@ -1,6 +1,9 @@
 // Every weight type a Qwen3-Reranker GGUF comes in loads and scores on the CPU, close to the F32
 // file it was made from. The generator writes F32; llama.cpp's own quantizer (the addon's
 // quantizeModel) makes the rest, every 2-D weight in the named type.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
@@ -72,7 +75,14 @@ describe('weight types on the CPU', () => {
     const stored = await Reranker.load({ model: q8, ...options });
     const q8Scores = scoresByIndex(await stored.rerank(exampleRequest()));
     stored.dispose();
-    const copy = await Reranker.load({ model: q8, weights: 'bf16', ...options });
+    const cache = mkdtempSync(join(tmpdir(), 'llama-rerank-weights-')); // not the user's model cache
+    const before = process.env.LLAMA_RERANK_CACHE;
+    process.env.LLAMA_RERANK_CACHE = cache;
+    const copy = await Reranker.load({ model: q8, weights: 'bf16', ...options }).finally(() => {
+      if (before === undefined) delete process.env.LLAMA_RERANK_CACHE;
+      else process.env.LLAMA_RERANK_CACHE = before;
+    });
+    rmSync(cache, { recursive: true, force: true }); // loaded: the file is no longer needed
     const scores = scoresByIndex(await copy.rerank(exampleRequest()));
     expect(copy.info.description).toMatch(/BF16/);
     copy.dispose();

@@ -1,10 +1,13 @@
 // The load option `weights`: decoding with a copy of the model in another type, made once into the
 // model cache by llama.cpp's quantizer (lib/weight-copy.ts).
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
+import { modelWithWeights, weightCopyPath } from '../lib/weight-copy.js';
+import { packageRoot } from '../models/paths.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { withWeightType } from '../test-models/weight-types.js';
 import { exampleRequest, scoresByIndex } from './helpers.js';
@@ -67,6 +70,41 @@ describe('weights: a copy of the model in another type', () => {
     expect(ours()).toHaveLength(2);
   });
 
+  it('two threads converting the same file at once both get a whole copy', async () => {
+    // Worker threads share the pid and not the module's list of conversions in progress.
+    const source = join(dir, 'threads.gguf');
+    copyFileSync(f32, source);
+    const module = join(packageRoot, 'dist', 'lib', 'weight-copy.js');
+    const code = `import('${module}').then((m) => m.modelWithWeights(${JSON.stringify(source)}, 'bf16', ${JSON.stringify(cache)}))
+      .then((path) => require('node:worker_threads').parentPort.postMessage({ path }), (e) => require('node:worker_threads').parentPort.postMessage({ error: String(e) }))`;
+    const results = await Promise.all([1, 2].map(() => new Promise<{ path?: string; error?: string }>((done, fail) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', (m) => { done(m); void w.terminate(); });
+      w.once('error', fail);
+    })));
+    expect(results).toEqual([{ path: weightCopyPath(source, 'bf16', cache) }, { path: weightCopyPath(source, 'bf16', cache) }]);
+    const copy = await scoresOf({ model: source, weights: 'bf16', ...options });
+    expect(copy.scores).toEqual((await scoresOf({ model: await withWeightType(f32, 'BF16'), ...options })).scores);
+  });
+
+  it("removes a conversion's temporary file a killed process left, not one being written", async () => {
+    const source = join(dir, 'abandoned.gguf');
+    copyFileSync(f32, source);
+    const dest = weightCopyPath(source, 'f16', cache);
+    mkdirSync(join(cache, 'converted'), { recursive: true });
+    const old = `${dest}.4242-abcdef.tmp`;
+    const fresh = `${dest}.4343-abcdef.tmp`;
+    writeFileSync(old, 'half a model');
+    writeFileSync(fresh, 'half a model');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(old, hourAgo, hourAgo);
+    expect(await modelWithWeights(source, 'f16', cache)).toBe(dest);
+    const left = readdirSync(join(cache, 'converted'));
+    expect(left).not.toContain(old.split('/').pop());
+    expect(left).toContain(fresh.split('/').pop());
+    rmSync(fresh);
+  });
+
   it('refuses an unknown type, and a cache it cannot write, with typed errors; the model still loads as stored', async () => {
     await expect(Reranker.load({ model: f32, weights: 'q4' as never })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', field: 'weights' });
     process.env.LLAMA_RERANK_CACHE = join(f32, 'not-a-folder'); // under a file: no folder can be made there, even as root
@@ -79,5 +117,7 @@ describe('weights: a copy of the model in another type', () => {
     } finally {
       process.env.LLAMA_RERANK_CACHE = cache;
     }
+    // a file gone since the options were checked
+    await expect(modelWithWeights(join(dir, 'gone.gguf'), 'bf16', cache)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', field: 'weights' });
   });
 });

@@ -1,11 +1,11 @@
 // The `llama-rerank` command, run as a user runs it: node on the compiled dist/lib/cli/main.js
 // (`npm test` compiles first), with documents on stdin and in files, and `serve` until SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { ServerResponse, createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { cpuFeatures } from '../lib/cli/doctor.js';
@@ -128,6 +128,28 @@ describe('llama-rerank pull, and model names in the command line', () => {
     expect(ranked.code).toBe(0);
     expect(JSON.parse(ranked.stdout).results).toHaveLength(2);
     expect(server.requests).toHaveLength(1); // only the refused download of the test above
+  });
+
+  it('pull --weights bf16 makes the copy --weights loads, ahead of use', async () => {
+    const cache = mkdtempSync(join(dir, 'cache-'));
+    copyFileSync(model, join(cache, known.file));
+    const env = { LLAMA_RERANK_CACHE: cache, LLAMA_RERANK_MODEL_BASE_URL: server.baseUrl };
+    const pulled = await run(['pull', 'qwen/qwen3-reranker-0.6b', '--weights', 'bf16'], { env });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const copy = pulled.stdout.trim();
+    expect(copy.startsWith(join(cache, 'converted', ''))).toBe(true);
+    expect(copy).toMatch(/-BF16\.gguf$/);
+    const made = statSync(copy).mtimeMs;
+    const ranked = await run(['rank', '-m', 'qwen/qwen3-reranker-0.6b', '--weights', 'bf16', '-q', 'q', '--json'], { env, input: 'a\nb\n' });
+    expect(ranked.code, ranked.stderr).toBe(0);
+    expect(JSON.parse(ranked.stdout).results).toHaveLength(2);
+    expect(readdirSync(join(cache, 'converted'))).toEqual([basename(copy)]);
+    expect(statSync(copy).mtimeMs).toBe(made); // found, not made again
+    for (const mistake of [['pull', 'qwen3-reranker-0.6b', '--weights', 'q4'], ['pull', '--weights', 'bf16']]) {
+      const res = await run(mistake, { env });
+      expect(res.code, mistake.join(' ')).toBe(2);
+      expect(res.stderr).toContain('--weights');
+    }
   });
 });
 

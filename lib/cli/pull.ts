@@ -2,13 +2,17 @@
 import { existsSync } from 'node:fs';
 import { cachedModelPath, modelCacheDir, resolveModel } from '../model-resolve.js';
 import { findKnownModel, knownModels } from '../../models/registry.js';
+import type { WeightsOption } from '../types.js';
+import { modelWithWeights } from '../weight-copy.js';
 import { UsageError, parse } from './args.js';
 import { printOut } from './output.js';
 
-export const PULL_USAGE = `Usage: llama-rerank pull [NAME ...]
+export const PULL_USAGE = `Usage: llama-rerank pull [--weights bf16|f16] [NAME ...]
 
 Downloads each named model into the cache (resuming an interrupted download, verifying its SHA-256
-where one is known) and prints its path. Without a NAME, lists the known models.
+where one is known) and prints its path. Without a NAME, lists the known models. With --weights,
+also makes the copy in that type that --weights loads (README "Weights") and prints its path: a
+deployment can pay for the conversion ahead of its first start.
 Environment: LLAMA_RERANK_CACHE (the cache folder), LLAMA_RERANK_MODEL_BASE_URL (a Hugging Face mirror).`;
 
 function list(): Promise<void> {
@@ -20,11 +24,18 @@ function list(): Promise<void> {
   return printOut(lines.join('\n'));
 }
 
+const WEIGHTS: WeightsOption[] = ['stored', 'bf16', 'f16'];
+
 export async function pull(argv: string[]): Promise<void> {
-  const { positionals } = parse(argv, {});
-  if (positionals.length === 0) return list();
+  const { values, positionals } = parse(argv, { weights: { type: 'string' } });
+  const weights = (values.weights ?? 'stored') as WeightsOption;
+  if (!WEIGHTS.includes(weights)) throw new UsageError(`--weights must be one of ${WEIGHTS.join(', ')}`);
+  if (positionals.length === 0) {
+    if (values.weights !== undefined) throw new UsageError('--weights needs a model NAME');
+    return list();
+  }
   for (const name of positionals) {
     if (!findKnownModel(name)) throw new UsageError(`unknown model "${name}" (known: ${knownModels().map((m) => m.name).join(', ')})`);
   }
-  for (const name of positionals) await printOut(await resolveModel(name));
+  for (const name of positionals) await printOut(await modelWithWeights(await resolveModel(name), weights));
 }

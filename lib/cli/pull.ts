@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cachedModelPath, modelCacheDir, resolveModel } from '../model-resolve.js';
 import { findKnownModel, knownModels } from '../../models/registry.js';
 import type { WeightsOption } from '../types.js';
+import { WEIGHT_OPTIONS } from '../validate.js';
 import { modelWithWeights } from '../weight-copy.js';
 import { UsageError, parse } from './args.js';
 import { printOut } from './output.js';
@@ -24,12 +25,10 @@ function list(): Promise<void> {
   return printOut(lines.join('\n'));
 }
 
-const WEIGHTS: WeightsOption[] = ['stored', 'bf16', 'f16'];
-
 export async function pull(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { weights: { type: 'string' } });
   const weights = (values.weights ?? 'stored') as WeightsOption;
-  if (!WEIGHTS.includes(weights)) throw new UsageError(`--weights must be one of ${WEIGHTS.join(', ')}`);
+  if (!WEIGHT_OPTIONS.includes(weights)) throw new UsageError(`--weights must be one of ${WEIGHT_OPTIONS.join(', ')}`);
   if (positionals.length === 0) {
     if (values.weights !== undefined) throw new UsageError('--weights needs a model NAME');
     return list();

@@ -77,6 +77,8 @@ async function convert(model: string, dest: string, type: 'bf16' | 'f16'): Promi
     } catch {
       // nothing was written there (the folder itself could not be made)
     }
+    // Windows refuses to rename over a file another conversion has just put there: that one is as good
+    if (existsSync(dest)) return dest;
     throw new RerankError('MODEL_LOAD_FAILED', `could not make a ${type.toUpperCase()} copy of ${model} at ${dest}: ${(err as Error).message}`, 'weights');
   }
 }

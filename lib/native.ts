@@ -80,6 +80,8 @@ export interface NativeModule {
   probeDevice(name: string): string;
   /** Writes src's weights as type (F32, F16, BF16, Q8_0, Q4_K) to dst, with llama.cpp's quantizer. */
   quantizeModel(src: string, dst: string, type: string): Promise<void>;
+  /** The GGUF header's general.file_type (llama.h's llama_ftype: 1 F16, 32 BF16...), -1 when absent. */
+  modelFileType(path: string): number;
   /** llama.cpp's system info: each registered backend's features ("CPU : AVX2 = 1 | ..."). */
   systemInfo(): string;
   /** Bytes handed to the tokenizer so far in this process (tests see the work is bounded). */

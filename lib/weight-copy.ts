@@ -19,6 +19,18 @@ export function weightCopyPath(model: string, type: Exclude<WeightsOption, 'stor
   return join(cacheDir, 'converted', `${basename(source).replace(/\.gguf$/i, '')}-${key}-${type.toUpperCase()}.gguf`);
 }
 
+/** llama.h's llama_ftype of a file whose weights are all of the type (LLAMA_FTYPE_MOSTLY_F16, _BF16). */
+const FILE_TYPE: Record<Exclude<WeightsOption, 'stored'>, number> = { f16: 1, bf16: 32 };
+
+/** The file's weights are already of `type` (its header says so): no copy to make. */
+function alreadyOfType(model: string, type: Exclude<WeightsOption, 'stored'>): boolean {
+  try {
+    return nativeModule().modelFileType(model) === FILE_TYPE[type];
+  } catch {
+    return false; // no readable header: the conversion, or the load, says why
+  }
+}
+
 /** Conversions in progress in this process, by destination: concurrent loads share one. */
 const inFlight = new Map<string, Promise<string>>();
 
@@ -27,7 +39,7 @@ const inFlight = new Map<string, Promise<string>>();
  * first when missing. Rejects with RerankError (MODEL_LOAD_FAILED, field 'weights').
  */
 export async function modelWithWeights(model: string, weights: WeightsOption, cacheDir = modelCacheDir()): Promise<string> {
-  if (weights === 'stored') return model;
+  if (weights === 'stored' || alreadyOfType(model, weights)) return model;
   let dest: string;
   try {
     dest = weightCopyPath(model, weights, cacheDir);

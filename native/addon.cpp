@@ -6,6 +6,7 @@
 #include "js_convert.h"
 #include "js_reranker.h"
 #include "js_quantize.h"
+#include "model_check.h"
 #include "prompt.h"
 
 namespace {
@@ -48,6 +49,16 @@ Napi::Value tokenizedBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(rerank::Prompt::tokenizedBytes()));
 }
 
+// modelFileType(path): the GGUF header's general.file_type (a llama_ftype), -1 when absent.
+Napi::Value modelFileType(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw rerank::codedError(info.Env(), "modelFileType(path)", "INVALID_ARGUMENT");
+  try {
+    return Napi::Number::New(info.Env(), rerank::modelFileType(info[0].As<Napi::String>().Utf8Value()));
+  } catch (const std::exception& e) {
+    throw rerank::codedError(info.Env(), e.what(), "MODEL_LOAD_FAILED");
+  }
+}
+
 // systemInfo(): llama.cpp's "CPU : SSE3 = 1 | AVX = 1 | ..." line of the registered backends'
 // features, for the doctor (which instruction sets the CPU backend uses).
 Napi::Value systemInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), llama_print_system_info()); }
@@ -68,6 +79,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("quantizeModel", Napi::Function::New(env, rerank::quantizeModel, "quantizeModel"));
   exports.Set("tokenizedBytes", Napi::Function::New(env, tokenizedBytes, "tokenizedBytes"));
   exports.Set("systemInfo", Napi::Function::New(env, systemInfo, "systemInfo"));
+  exports.Set("modelFileType", Napi::Function::New(env, modelFileType, "modelFileType"));
   exports.Set("llamaCppRelease", Napi::String::New(env, LLAMA_RERANK_LLAMA_RELEASE));
   return exports;
 }

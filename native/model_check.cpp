@@ -76,4 +76,11 @@ void checkModelFile(const std::string& path) {
   }
 }
 
+int32_t modelFileType(const std::string& path) {
+  ensureBackend();
+  clearLastLlamaError();
+  const double type = Header(path).number("general.file_type");
+  return std::isfinite(type) ? static_cast<int32_t>(type) : -1;
+}
+
 }  // namespace rerank

@@ -70,6 +70,16 @@ describe('weights: a copy of the model in another type', () => {
     expect(ours()).toHaveLength(2);
   });
 
+  it('a file whose header says its weights are already of that type is loaded as it is', async () => {
+    const bf16 = await withWeightType(f32, 'BF16');
+    const before = readdirSync(join(cache, 'converted'));
+    expect(await modelWithWeights(bf16, 'bf16', cache)).toBe(bf16);
+    const loaded = await scoresOf({ model: bf16, weights: 'bf16', ...options });
+    expect(loaded.scores).toEqual((await scoresOf({ model: bf16, ...options })).scores);
+    expect(readdirSync(join(cache, 'converted'))).toEqual(before); // no copy made
+    expect(await modelWithWeights(bf16, 'f16', cache)).not.toBe(bf16); // another type is converted
+  });
+
   it('two threads converting the same file at once both get a whole copy', async () => {
     // Worker threads share the pid and not the module's list of conversions in progress.
     const source = join(dir, 'threads.gguf');

@@ -72,12 +72,23 @@ describe('isolate: true', () => {
   });
 
   for (const signal of ['SIGKILL', 'SIGSEGV'] as const) {
-    it(`${signal} with concurrent requests in flight: each rejects with BACKEND_CRASHED, the next succeeds`, async () => {
+    it(`${signal} with concurrent requests in flight: each rejects with BACKEND_CRASHED or was answered first, the next succeeds`, async () => {
       const restarts = isolated.stats.restarts;
       const pid = isolated.childPid!;
       const requests = Array.from({ length: 12 }, (_, i) => isolated.rerank(i % 3 ? exampleRequest() : longRequest()));
-      process.kill(pid, signal); // before any reply can arrive: all twelve are in flight or queued
-      for (const r of requests) await expectCrashed(r, signal);
+      process.kill(pid, signal);
+      // A signal takes effect when the kernel next runs the child: on a loaded machine (CI runs test
+      // files side by side on 2 cores) the child once answered a short request first. None is lost:
+      // each is answered in full or rejected as crashed, and the long ones cannot have finished.
+      const settled = await Promise.allSettled(requests);
+      settled.forEach((s, i) => {
+        if (s.status === 'fulfilled') {
+          expect(i % 3, `request ${i} (a long one) cannot have finished before the kill`).not.toBe(0);
+          expect(scoresByIndex(s.value)).toEqual(baseline);
+        }
+      });
+      for (const r of requests) if (!(await r.then(() => true, () => false))) await expectCrashed(r, signal);
+      expect(settled.filter((s) => s.status === 'rejected').length).toBeGreaterThan(0);
       await untilGone(pid);
       const after = await isolated.rerank(exampleRequest());
       expect(scoresByIndex(after)).toEqual(baseline);

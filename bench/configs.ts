@@ -3,14 +3,11 @@
 // goes before changing code. Environment variables are read once by ggml, so each configuration is
 // its own child process.
 import type { LoadOptions } from '../lib/index.js';
-import type { WeightType } from '../test-models/weight-types.js';
 
 export interface Config {
   /** Set in the engine's process before llama.cpp loads. */
   env?: Record<string, string>;
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType'>;
-  /** The model's weights in this type (a copy made by llama.cpp's quantizer before the engine loads it). */
-  weights?: Exclude<WeightType, 'F32'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights'>;
   what: string;
 }
 
@@ -24,8 +21,9 @@ export const CONFIGS = {
   'kv-f32': { load: { kvType: 'f32' }, what: 'F32 KV cache' },
   // On CUDA, Q8_0 weights go through ggml's own int8 kernels (MMQ); F16 and BF16 ones through cuBLAS
   // on the tensor cores: the matrix products of issue 9's candidate list.
-  'weights-bf16': { weights: 'BF16', what: 'BF16 weights (a copy of the Q8_0 model: cuBLAS matrix products on CUDA)' },
-  'weights-f16': { weights: 'F16', what: 'F16 weights (a copy of the Q8_0 model: cuBLAS matrix products on CUDA)' },
+  // The load option itself: its copy is made in the model cache on the first run.
+  'weights-bf16': { load: { weights: 'bf16' }, what: 'BF16 weights (the weights option: cuBLAS matrix products on CUDA)' },
+  'weights-f16': { load: { weights: 'f16' }, what: 'F16 weights (the weights option: cuBLAS matrix products on CUDA)' },
   batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
   batch4096: { load: { batchSize: 4096 }, what: '4096-token decode calls (2048 per graph)' },
   batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls (2048 per graph)' },

@@ -6,7 +6,6 @@
 import { Reranker } from '../lib/index.js';
 import { ChildSpec, readSpec, readWorkloads, runChild } from './child.js';
 import type { Engine, Timed, TokenTotals } from './measure.js';
-import { withWeightType } from '../test-models/weight-types.js';
 import { prng, words } from './texts.js';
 
 const spec: ChildSpec = readSpec();
@@ -19,9 +18,8 @@ function ceilingWorkload(c: NonNullable<ChildSpec['ceiling']>): Timed {
 const workloads = spec.ceiling ? [ceilingWorkload(spec.ceiling)] : readWorkloads(spec);
 
 await runChild(workloads, async () => {
-  const weights = spec.config?.weights;
   const reranker = await Reranker.load({
-    model: weights ? await withWeightType(spec.model, weights) : spec.model,
+    model: spec.model,
     gpu: spec.backend,
     threads: spec.threads,
     ...(spec.ceiling ? { maxLength: spec.ceiling.sequenceTokens, sharePrefix: false } : {}),

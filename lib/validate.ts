@@ -24,7 +24,7 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
 const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
-export const WEIGHT_OPTIONS: readonly WeightsOption[] = ['stored', 'bf16', 'f16'];
+const WEIGHT_OPTIONS: readonly WeightsOption[] = ['stored', 'bf16', 'f16'];
 
 const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
 const badOption = (field: string, message: string) => new RerankError('INVALID_OPTIONS', `${field}: ${message}`, field);

@@ -2,10 +2,8 @@
 import { existsSync } from 'node:fs';
 import { cachedModelPath, modelCacheDir, resolveModel } from '../model-resolve.js';
 import { findKnownModel, knownModels } from '../../models/registry.js';
-import type { WeightsOption } from '../types.js';
-import { WEIGHT_OPTIONS } from '../validate.js';
 import { modelWithWeights } from '../weight-copy.js';
-import { UsageError, parse } from './args.js';
+import { UsageError, loadOptions, parse } from './args.js';
 import { printOut } from './output.js';
 
 export const PULL_USAGE = `Usage: llama-rerank pull [--weights bf16|f16] [NAME ...]
@@ -27,8 +25,7 @@ function list(): Promise<void> {
 
 export async function pull(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { weights: { type: 'string' } });
-  const weights = (values.weights ?? 'stored') as WeightsOption;
-  if (!WEIGHT_OPTIONS.includes(weights)) throw new UsageError(`--weights must be one of ${WEIGHT_OPTIONS.join(', ')}`);
+  const { weights = 'stored' } = loadOptions({ weights: values.weights }); // checked as rank and serve check it
   if (positionals.length === 0) {
     if (values.weights !== undefined) throw new UsageError('--weights needs a model NAME');
     return list();

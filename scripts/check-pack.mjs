@@ -3,7 +3,7 @@
 //   node scripts/check-pack.mjs   (uses packages/<platform>-<arch> from scripts/prebuild.mjs,
 //                                  else lays one out from this checkout's build/Release)
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = `${process.platform}-${process.arch}`;
 const work = mkdtempSync(join(tmpdir(), 'llama-rerank-pack-'));
+// removed when the check passes (about 40 MB each run), kept to look into when it fails
+process.on('exit', (code) => {
+  if (code === 0) rmSync(work, { recursive: true, force: true });
+  else console.error(`check:pack failed; its folder is kept: ${work}`);
+});
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
 let platformDir = join(root, 'packages', target);

@@ -1,9 +1,9 @@
 // Run-time backend choice. Each case runs in a child process: the choice is made once per process.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../models/paths.js';
 import { tinyModel } from './helpers.js';
 
@@ -29,6 +29,18 @@ function run(env: Record<string, string>, gpus: string[] = []): RunResult {
   return JSON.parse(out.trim().split('\n').filter((l) => /^\{"(backends|error)"/.test(l)).pop()!);
 }
 
+// a folder of fake backend libraries for one test, removed after it
+let fakes: string[] = [];
+function fakeBackendDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+  fakes.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of fakes) rmSync(dir, { recursive: true, force: true });
+  fakes = [];
+});
+
 describe('backend choice', () => {
   it('uses the CPU when no GPU backend library is present', () => {
     const r = run({ LLAMA_RERANK_BACKEND_PATH: '' }, ['auto']);
@@ -37,7 +49,7 @@ describe('backend choice', () => {
   });
 
   it('skips a library that cannot be loaded, says why, and falls back to the CPU', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+    const dir = fakeBackendDir();
     writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
     const r = run({ LLAMA_RERANK_BACKEND_PATH: dir }, ['auto']);
     expect(r.backends.selected).toBe('cpu');
@@ -47,7 +59,7 @@ describe('backend choice', () => {
   });
 
   it("reads the probe's answer whatever else its process prints, before it or at exit", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+    const dir = fakeBackendDir();
     writeFileSync(join(dir, 'libggml-cuda.so'), 'not a shared library');
     // as a driver might: lines of its own, JSON-looking ones too, when loaded and when the process exits
     const talker = join(dir, 'talker.cjs');
@@ -62,7 +74,7 @@ describe('backend choice', () => {
 
   const cc = spawnSync('cc', ['--version']).status === 0;
   it.skipIf(!cc)('survives a backend library that crashes its process when loaded', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-backend-'));
+    const dir = fakeBackendDir();
     writeFileSync(join(dir, 'crash.c'), '#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n');
     execFileSync('cc', ['-shared', '-fPIC', '-o', join(dir, 'libggml-vulkan.so'), join(dir, 'crash.c')]);
     const r = run({ LLAMA_RERANK_BACKEND_PATH: dir }, ['auto']);

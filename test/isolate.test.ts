@@ -172,7 +172,11 @@ describe('isolate: true', () => {
   it('a file that fails to load: MODEL_LOAD_FAILED, and no child left behind', async () => {
     const bad = join(tmpdir(), `llama-rerank-not-gguf-${process.pid}.gguf`);
     writeFileSync(bad, 'not a gguf file');
-    await expect(Reranker.load({ model: bad, isolate: true })).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    try {
+      await expect(Reranker.load({ model: bad, isolate: true })).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    } finally {
+      rmSync(bad, { force: true });
+    }
     await expect(Reranker.load({ model, isolate: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', field: 'isolate' });
   });
 });

@@ -1,6 +1,6 @@
 // Every invalid input is refused with a typed RerankError before any native call,
 // and the model stays usable afterwards.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,7 @@ describe('request validation', () => {
 
 describe('load validation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'llama-rerank-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const badOptions: [string, unknown, string][] = [
     ['no options', undefined, 'INVALID_OPTIONS'],

@@ -3,7 +3,8 @@
 // request on the CPU and on the GPU backend and reports the largest difference, and checks that the
 // GPU gives a request the same scores alone and among 8 concurrent ones with reproducible: true (the
 // README's promise), and how far they move when packed with them (reproducible: false, a GPU's
-// default). Then each weight type (--types, made from the 256-wide tiny-k model by llama.cpp's
+// default), and with a KV stream per pair (kvStreams, in an isolated child: a new path through the
+// GPU's attention kernels, so a fault there is reported, not fatal). Then each weight type (--types, made from the 256-wide tiny-k model by llama.cpp's
 // quantizer) on the CPU and the GPU, the GPU side in an isolated child process: a CUDA fault there
 // (issue 10: an F16 model crashed an H200 run) is reported with its stderr lines, not fatal.
 //   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--out FILE]
@@ -57,17 +58,30 @@ for (const shape of shapes) {
   const packed = await Reranker.load({ model, gpu: backend, reproducible: false });
   const packedAlone = await scores(packed, main);
   const packedTogether = await Promise.all([main, ...others].map((q) => scores(packed, q)));
-  const row = {
-    model: shape, device: packed.info.devices.join(', '), backend: packed.info.backend,
-    cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
-    packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone),
-  };
+  const device = packed.info.devices.join(', ');
+  const backendName = packed.info.backend;
   packed.dispose();
-  const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite);
+  let streamsVsAlone = NaN;
+  let streamsError: string | undefined;
+  try {
+    const streams = await Reranker.load({ model, gpu: backend, kvStreams: 8, isolate: true });
+    streamsVsAlone = maxDiff(alone, await scores(streams, main));
+    streams.dispose();
+  } catch (err) {
+    streamsError = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`;
+  }
+  const row = {
+    model: shape, device, backend: backendName,
+    cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
+    packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone), streamsVsAlone, streamsError,
+  };
+  const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite) &&
+    streamsVsAlone <= row.bound;
   failed ||= !ok;
   report.push({ ...row, ok });
   console.log(`${shape}: CPU vs ${row.backend} ${row.cpuVsGpu.toExponential(2)} (bound ${row.bound}), alone vs among 8 concurrent ` +
-    `${row.aloneVsConcurrent} (reproducible), ${row.packedVsAlone.toExponential(2)} packed${ok ? '' : '  FAILED'}`);
+    `${row.aloneVsConcurrent} (reproducible), ${row.packedVsAlone.toExponential(2)} packed, ` +
+    `${streamsError ?? streamsVsAlone.toExponential(2)} with KV streams${ok ? '' : '  FAILED'}`);
 }
 
 // Weight types: CPU vs GPU, the GPU in a child process so that a fault is a finding, not the end.

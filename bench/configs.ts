@@ -7,7 +7,7 @@ import type { LoadOptions } from '../lib/index.js';
 export interface Config {
   /** Set in the engine's process before llama.cpp loads. */
   env?: Record<string, string>;
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams'>;
   what: string;
 }
 
@@ -24,6 +24,10 @@ export const CONFIGS = {
   // The load option itself: its copy is made in the model cache on the first run.
   'weights-bf16': { load: { weights: 'bf16' }, what: 'BF16 weights (the weights option: cuBLAS matrix products on CUDA)' },
   'weights-f16': { load: { weights: 'f16' }, what: 'F16 weights (the weights option: cuBLAS matrix products on CUDA)' },
+  // A KV stream per pair: attention over each pair's own cells, not the whole batch's (README "KV streams").
+  // Larger calls then no longer lengthen every token's attention span, hence the 8192 one.
+  streams: { load: { kvStreams: 16 }, what: 'a KV stream per pair, 16 at once (kvStreams: 16)' },
+  'streams-batch8192': { load: { kvStreams: 24, batchSize: 8192 }, what: 'a KV stream per pair, 24 at once, 8192-token decode calls (one graph each)' },
   batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
   batch4096: { load: { batchSize: 4096 }, what: '4096-token decode calls (2048 per graph)' },
   batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls (2048 per graph)' },

@@ -39,6 +39,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
       // gains little from it and keeps every request's scores independent of the others.
       pack: !(valid.reproducible ?? !onGpu),
+      kvStreams: valid.kvStreams,
       devices,
     });
   } catch (err) {

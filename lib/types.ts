@@ -87,6 +87,12 @@ export interface LoadOptions {
    * (README "Weights": faster on CPUs with AVX512-BF16 and for cuBLAS on CUDA; twice a Q8_0 file's size).
    */
   weights?: WeightsOption;
+  /**
+   * KV cache layout: 0 (default) one cache the pairs of a decode call share, a request's prefix
+   * decoded once; n > 0: a stream per pair, up to n at once, each pair's tokens attending over its
+   * own cells only (less attention work on a GPU). Memory: n × (maxLength + batchSize / 2) cells.
+   */
+  kvStreams?: number;
 }
 
 export interface ModelInfo {
@@ -118,6 +124,8 @@ export interface ModelInfo {
   kvType: string;
   /** Pairs of concurrent requests share decode calls (the load option reproducible: false). */
   pack: boolean;
+  /** KV streams, one per pair decoded at once; 0: one unified cache (the load option kvStreams). */
+  kvStreams: number;
 }
 
 export interface DeviceInfo {

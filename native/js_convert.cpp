@@ -66,6 +66,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "flashAttention", l.flashAttention);
   read(o, "kvType", l.kvType);
   read(o, "pack", l.pack);
+  read(o, "kvStreams", l.kvStreams);
   read(o, "devices", l.devices);
   return l;
 }
@@ -142,6 +143,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("flashAttention", i.flashAttention);
   o.Set("kvType", i.kvType);
   o.Set("pack", i.pack);
+  o.Set("kvStreams", i.kvStreams);
   return o;
 }
 

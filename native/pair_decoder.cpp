@@ -1,32 +1,10 @@
 #include "pair_decoder.h"
 
 #include <algorithm>
-#include <chrono>
 #include <optional>
 #include <stdexcept>
 
-#include "backend.h"
-
 namespace rerank {
-namespace {
-
-// Tokens every pair starts with. Found on the tokens, not the text: BPE may merge the first
-// document characters with the text before them, so only a token-level prefix is safe to share.
-// Each pair keeps at least its last token to itself, since that token's output is its score.
-size_t sharedPrefix(const std::vector<const std::vector<llama_token>*>& pairs) {
-  size_t n = pairs[0]->size() - 1;
-  for (const auto* p : pairs) {
-    n = std::min(n, p->size() - 1);
-    size_t i = 0;
-    while (i < n && (*p)[i] == (*pairs[0])[i]) ++i;
-    n = i;
-  }
-  return n;
-}
-
-bool isCancelled(const PairSet& s) { return s.cancelled && s.cancelled->load(std::memory_order_relaxed); }
-
-}  // namespace
 
 // One pass over a list of sets: fills batches from them in order, decodes, reads the scores.
 // It tracks the KV cells it holds so a batch never asks for more than the context has: a set's
@@ -34,7 +12,7 @@ bool isCancelled(const PairSet& s) { return s.cancelled && s.cancelled->load(std
 class PairDecoder::Run {
  public:
   Run(PairDecoder& d, std::vector<PairSet*> sets, DecodeStats& stats)
-      : d_(d), mem_(llama_get_memory(d.ctx_)), sets_(std::move(sets)), stats_(stats) {
+      : d_(d), mem_(d.mem_), sets_(std::move(sets)), stats_(stats) {
     for (llama_seq_id s = d_.maxSeqs_ - 1; s >= 0; --s) freeSeqs_.push_back(s);
     for (PairSet* set : sets_) {
       State st;
@@ -47,25 +25,14 @@ class PairDecoder::Run {
   }
 
   void go() {
-    d_.running_ = &sets_;
-    struct Clear {
-      PairDecoder& d;
-      ~Clear() { d.running_ = nullptr; }
-    } clear{d_};
     for (;;) {
       dropCancelled();
       if (std::all_of(states_.begin(), states_.end(), [](const State& s) { return s.done; })) return;
       fill();
       if (d_.batch_.size() == 0) throw std::logic_error("pair decoder: no room for the next token");
-      const int32_t rc = d_.decode(stats_);
-      if (rc == 2) {  // aborted inside llama_decode: nothing of this run is wanted any more
-        for (State& s : states_) finish(s, "cancelled", true);
-        return;
-      }
-      if (rc != 0) {
-        const std::string why = takeLastLlamaError();
-        const std::string msg = "llama_decode failed (" + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why);
-        for (State& s : states_) finish(s, msg, false);
+      const Decoded out = d_.decode(sets_, stats_);
+      if (!out.ok) {
+        for (State& s : states_) finish(s, out.error, out.aborted);
         return;
       }
       readScores();
@@ -174,15 +141,10 @@ class PairDecoder::Run {
   }
 
   void readScores() {
-    const size_t width = static_cast<size_t>(d_.head_.width());
-    if (d_.head_.needsHiddenState() && d_.capture_.floats() != endings_.size() * width) {
-      throw std::runtime_error("the model's hidden state was not captured for every pair");
-    }
     for (size_t k = 0; k < endings_.size(); ++k) {
       const Ending& e = endings_[k];
       State& s = states_[e.state];
-      s.set->scores[e.pair] = d_.head_.needsHiddenState() ? d_.head_.fromHidden(d_.capture_.row(k, width))
-                                                          : d_.head_.fromLogits(llama_get_logits_ith(d_.ctx_, e.batchIndex));
+      s.set->scores[e.pair] = d_.scoreOf(k, endings_.size(), e.batchIndex);
       llama_memory_seq_rm(mem_, e.seq, -1, -1);
       releaseSeq(e.seq);
       cells_ -= s.set->pairs[e.pair]->size() - s.shared;
@@ -239,61 +201,6 @@ class PairDecoder::Run {
   size_t cells_ = 0;
 };
 
-PairDecoder::PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize,
-                         int32_t maxSeqs, uint32_t contextCells, uint32_t prefixReserve)
-    : ctx_(ctx),
-      head_(head),
-      capture_(capture),
-      batch_(batchSize, maxSeqs),
-      maxSeqs_(maxSeqs),
-      contextCells_(contextCells),
-      prefixReserve_(prefixReserve) {
-  llama_set_abort_callback(ctx_, &PairDecoder::onAbort, this);
-}
-
-bool PairDecoder::onAbort(void* self) {
-  auto* d = static_cast<PairDecoder*>(self);
-  if (d->abortAll_.load(std::memory_order_relaxed)) return true;
-  const auto* sets = d->running_;
-  if (!sets || sets->empty()) return false;
-  // Only when no set of this decode wants its result: the others' pairs share the batch.
-  return std::all_of(sets->begin(), sets->end(), [](const PairSet* s) { return !s->error.empty() || isCancelled(*s); });
-}
-
-int32_t PairDecoder::decode(DecodeStats& stats) {
-  capture_.reset();
-  clearLastLlamaError();  // what an earlier call logged is not this call's cause
-  const auto start = std::chrono::steady_clock::now();
-  const int32_t rc = llama_decode(ctx_, batch_.get());
-  stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  stats.decodeCalls++;
-  return rc;
-}
-
-void PairDecoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
-  llama_memory_t mem = llama_get_memory(ctx_);
-  // Each run leaves the cache as it found it: empty, cells numbered from 0. Clearing the cell
-  // bookkeeping is enough; the data is overwritten before it is read (and zeroing a large cache
-  // cost more than a small request).
-  struct Reset {
-    llama_memory_t mem;
-    ~Reset() { llama_memory_clear(mem, false); }
-  } reset{mem};
-  if (pack) {
-    std::vector<PairSet*> all;
-    for (PairSet& s : sets) all.push_back(&s);
-    Run(*this, std::move(all), stats).go();
-    return;
-  }
-  for (PairSet& s : sets) {
-    if (abortAll_.load()) {
-      s.error = "cancelled";
-      s.aborted = true;
-      continue;
-    }
-    Run(*this, {&s}, stats).go();
-    llama_memory_clear(mem, false);
-  }
-}
+void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) { Run(*this, std::move(sets), stats).go(); }
 
 }  // namespace rerank

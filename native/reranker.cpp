@@ -7,6 +7,8 @@
 
 #include "backend.h"
 #include "model_check.h"
+#include "pair_decoder.h"
+#include "stream_decoder.h"
 
 namespace rerank {
 namespace {
@@ -63,6 +65,17 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
   cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 2, std::min<uint32_t>(256, batch));
   cp.kv_unified = true;  // pairs share the prefix cells of their request
+  const uint32_t streams = std::min<uint32_t>(o.kvStreams, std::min<uint32_t>(256, batch));
+  // the longest pair and a call's padding (a wave of two streams or more pads under batch/2 a stream)
+  const uint32_t streamCells = o.maxLength + batch / 2;
+  if (streams > 0) {
+    cp.kv_unified = false;
+    cp.n_seq_max = streams;
+    cp.n_ctx = streams * streamCells;
+    // A call of a wave is one graph: llama.cpp splits a batch over several streams into equal
+    // parts per stream only, so a smaller graph would cut it into more, smaller ones.
+    cp.n_ubatch = batch;
+  }
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.embeddings = false;  // logits mode: only each pair's last token is an output
@@ -78,9 +91,13 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
 
   r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
-  r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
-                                              static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()),
-                                              prefixReserve);
+  if (streams > 0) {
+    r->decoder_ = std::make_unique<StreamDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
+                                                  static_cast<int32_t>(streams), llama_n_ctx(r->ctx_.get()) / streams);
+  } else {
+    r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
+                                                static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()), prefixReserve);
+  }
 
   ModelInfo& info = r->info_;
   char desc[256] = {0};
@@ -102,6 +119,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.flashAttention = o.flashAttention;
   info.kvType = o.kvType;
   info.pack = o.pack;
+  info.kvStreams = streams;
   info.backend = "CPU";
   std::vector<ggml_backend_dev_t> used;
   if (mp.devices) {

@@ -14,7 +14,7 @@
 
 #include "hidden_capture.h"
 #include "llama_handles.h"
-#include "pair_decoder.h"
+#include "decoder.h"
 #include "prompt.h"
 #include "score_head.h"
 #include "tokenizer_info.h"
@@ -35,6 +35,9 @@ struct LoadOptions {
   // Pairs of the groups of one score() call share decode calls (fuller batches, what a GPU needs);
   // off: each group is decoded alone, so its scores do not depend on the others.
   bool pack = false;
+  // > 0: a KV stream per pair, this many, each pair attending over its own cells only (StreamDecoder);
+  // 0: one unified cache the pairs share (PairDecoder).
+  uint32_t kvStreams = 0;
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
 };
@@ -95,6 +98,7 @@ struct ModelInfo {
   std::string flashAttention;
   std::string kvType;
   bool pack = false;
+  uint32_t kvStreams = 0;
 };
 
 class Reranker {
@@ -124,7 +128,7 @@ class Reranker {
   ScoreHead head_;
   std::unique_ptr<Prompt> prompt_;
   std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
-  std::unique_ptr<PairDecoder> decoder_;
+  std::unique_ptr<Decoder> decoder_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)
   std::mutex watchMutex_;

@@ -15,7 +15,7 @@ const hasVulkanDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d
 interface RunResult {
   backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string; devices?: string[] }[] };
   scores?: Record<string, number[]>;
-  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[] }>;
+  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[]; kvStreams: number }>;
   error?: { code: string; message: string };
 }
 
@@ -88,7 +88,7 @@ describe('backend choice', () => {
   });
 
   const vulkan = existsSync(vulkanLibrary) && hasVulkanDriver;
-  const maxDiff = (r: RunResult) => Math.max(...r.scores!.auto.map((s, i) => Math.abs(s - r.scores!.cpu[i])));
+  const maxDiff = (r: RunResult, gpu = 'auto') => Math.max(...r.scores![gpu].map((s, i) => Math.abs(s - r.scores!.cpu[i])));
   const vulkanEnv = { LLAMA_RERANK_BACKEND_PATH: vulkanLibrary, GGML_VK_VISIBLE_DEVICES: '0' };
 
   it.skipIf(!vulkan)("Vulkan (Mesa's software device here), FP32 shaders: every layer offloaded, within 2e-3 of the CPU", () => {
@@ -97,6 +97,13 @@ describe('backend choice', () => {
     expect(r.info!.auto.backend).toBe('Vulkan');
     expect(r.info!.auto.gpuLayers).toBeGreaterThan(r.info!.auto.layers);
     expect(maxDiff(r)).toBeLessThan(2e-3); // measured 2.1e-4
+  });
+
+  it.skipIf(!vulkan)('Vulkan with a KV stream per pair (kvStreams) scores as the CPU does, FP32 shaders', () => {
+    // a GPU backend's attention over several streams at once: the path kvStreams exists for
+    const r = run({ ...vulkanEnv, GGML_VK_DISABLE_F16: '1' }, ['auto:streams', 'cpu']);
+    expect(r.info!['auto:streams']).toMatchObject({ backend: 'Vulkan', kvStreams: 4 });
+    expect(maxDiff(r, 'auto:streams')).toBeLessThan(2e-3);
   });
 
   it.skipIf(!vulkan)("Vulkan with its default FP16 shaders stays within 5e-3 of the CPU", () => {

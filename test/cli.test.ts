@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
+import type { RerankResponse } from '../lib/types.js';
 import { cpuFeatures } from '../lib/cli/doctor.js';
 import { packageRoot } from '../models/paths.js';
 import { findKnownModel } from '../models/registry.js';
@@ -69,6 +70,15 @@ describe('llama-rerank rank', () => {
     expect(res.code).toBe(0);
     const expected = await library.rerank({ query: 'capital', documents: docs, top_n: 2, return_documents: true });
     expect(JSON.parse(res.stdout)).toEqual(expected);
+  });
+
+  it('--kv-streams N decodes with a KV stream per pair, to the same ranking', async () => {
+    const res = await run(['rank', '-m', model, '-q', 'capital of France', '--kv-streams', '4', '--json'], { input: `${docs.join('\n')}\n` });
+    expect(res.code, res.stderr).toBe(0);
+    const expected = await library.rerank({ query: 'capital of France', documents: docs });
+    const got = JSON.parse(res.stdout) as RerankResponse;
+    expect(got.results.map((r) => r.index)).toEqual(expected.results.map((r) => r.index));
+    got.results.forEach((r, i) => expect(Math.abs(r.relevance_score - expected.results[i].relevance_score)).toBeLessThan(1e-3));
   });
 
   it('exit code 2 and the usage for a mistake on the command line', async () => {
@@ -226,6 +236,8 @@ describe('command-line mistakes and failures', () => {
       ['--threads', '5000'],
       ['--max-length', '10'],
       ['--weights', 'q4'],
+      ['--kv-streams', '300'],
+      ['--kv-streams', 'two'],
       ['--query', '   '],
       ['--instruction', ''],
       ['--top-n', '0x2'],

@@ -44,12 +44,12 @@ step baseline 150 env PYTHONUNBUFFERED=1 python3 bench/baselines/qwen3_torch.py 
 baseline=(); [ -s "$OUT/torch.json" ] && baseline=(--baseline "$OUT/torch.json")
 stamp=$(mktemp)
 step bench 300 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" "${baseline[@]}" \
-  --configs weights-bf16,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
+  --configs weights-bf16,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
 # this run's report only (a committed one of the same day would be older than the stamp)
 latest=$(find bench/results -name "*-$BACKEND*.json" -newer "$stamp" | head -1)
 [ -n "$latest" ] && cp "${latest%.json}".{json,md,svg} "$OUT/"
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
-step packing 60 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90
+step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
 step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md"
 

@@ -28,6 +28,7 @@ export const LOAD_FLAGS = {
   threads: { type: 'string' },
   'max-length': { type: 'string' },
   weights: { type: 'string' },
+  'kv-streams': { type: 'string' },
 } as const satisfies Options;
 
 export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known model name (e.g. qwen/qwen3-reranker-0.6b)
@@ -36,7 +37,9 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --threads N         CPU threads (default: all)
       --max-length N      longest pair in tokens (default 8192)
       --weights W         stored (default), bf16, f16: decode with a copy of the weights in
-                          that type, made once into the model cache (README "Weights")`;
+                          that type, made once into the model cache (README "Weights")
+      --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
+                          (README "KV streams"; default 0: shared)`;
 
 type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 
@@ -64,7 +67,7 @@ export function noPositionals(positionals: string[]): void {
 }
 
 /** The flag a library option or request field comes from. */
-const FLAG_OF: Record<string, string> = { gpuLayers: 'gpu-layers', maxLength: 'max-length', query: 'query', instruction: 'instruction' };
+const FLAG_OF: Record<string, string> = { gpuLayers: 'gpu-layers', maxLength: 'max-length', kvStreams: 'kv-streams', query: 'query', instruction: 'instruction' };
 
 /** The library's refusal of a flag's value, as a command-line mistake naming the flag. */
 function asUsageError(err: unknown): never {
@@ -90,7 +93,9 @@ export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   const gpuLayers = integerFlag(values['gpu-layers'], 'gpu-layers', 0);
   const threads = integerFlag(values.threads, 'threads');
   const maxLength = integerFlag(values['max-length'], 'max-length');
+  const kvStreams = integerFlag(values['kv-streams'], 'kv-streams', 0);
   if (gpuLayers !== undefined) options.gpuLayers = gpuLayers;
+  if (kvStreams !== undefined) options.kvStreams = kvStreams;
   if (threads !== undefined) options.threads = threads;
   if (maxLength !== undefined) options.maxLength = maxLength;
   // The library's own checks, now rather than after a download or once a server is listening; the

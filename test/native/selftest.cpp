@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
     o.threads = 2;
     o.maxLength = 256;
     o.batchSize = 64;
+    // the three ways of decoding: each request alone, packed on the shared cache, KV streams
+    o.pack = round > 0;
+    o.kvStreams = round == 2 ? 4 : 0;
     auto r = Reranker::load(o);
 
     Group g;

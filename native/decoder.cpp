@@ -1,0 +1,87 @@
+#include "decoder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "backend.h"
+
+namespace rerank {
+
+size_t sharedPrefix(const std::vector<const std::vector<llama_token>*>& pairs) {
+  size_t n = pairs[0]->size() - 1;
+  for (const auto* p : pairs) {
+    n = std::min(n, p->size() - 1);
+    size_t i = 0;
+    while (i < n && (*p)[i] == (*pairs[0])[i]) ++i;
+    n = i;
+  }
+  return n;
+}
+
+Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken)
+    : ctx_(ctx), mem_(llama_get_memory(ctx)), batch_(batchSize, maxSeqsPerToken), head_(head), capture_(capture) {
+  llama_set_abort_callback(ctx_, &Decoder::onAbort, this);
+}
+
+void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
+  // Each run leaves the cache as it found it: empty, cells numbered from 0. Clearing the cell
+  // bookkeeping is enough; the data is overwritten before it is read (and zeroing a large cache
+  // cost more than a small request).
+  struct Reset {
+    llama_memory_t mem;
+    ~Reset() { llama_memory_clear(mem, false); }
+  } reset{mem_};
+  if (pack) {
+    std::vector<PairSet*> all;
+    for (PairSet& s : sets) all.push_back(&s);
+    run(std::move(all), stats);
+    return;
+  }
+  for (PairSet& s : sets) {
+    if (abortAll_.load()) {
+      s.error = "cancelled";
+      s.aborted = true;
+      continue;
+    }
+    run({&s}, stats);
+    llama_memory_clear(mem_, false);
+  }
+}
+
+bool Decoder::onAbort(void* self) {
+  auto* d = static_cast<Decoder*>(self);
+  if (d->abortAll_.load(std::memory_order_relaxed)) return true;
+  const auto* sets = d->running_;
+  if (!sets || sets->empty()) return false;
+  // Only when no set of this decode wants its result: the others' pairs share the batch.
+  return std::all_of(sets->begin(), sets->end(), [](const PairSet* s) { return !s->error.empty() || isCancelled(*s); });
+}
+
+Decoder::Decoded Decoder::decode(const std::vector<PairSet*>& sets, DecodeStats& stats) {
+  capture_.reset();
+  clearLastLlamaError();  // what an earlier call logged is not this call's cause
+  running_ = &sets;  // the sets onAbort asks about: this call's only, also if it throws
+  struct Clear {
+    const std::vector<PairSet*>*& running;
+    ~Clear() { running = nullptr; }
+  } clear{running_};
+  const auto start = std::chrono::steady_clock::now();
+  const int32_t rc = llama_decode(ctx_, batch_.get());
+  stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  stats.decodeCalls++;
+  if (rc == 0) return {};
+  if (rc == 2) return {false, "cancelled", true};
+  const std::string why = takeLastLlamaError();
+  return {false, "llama_decode failed (" + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why), false};
+}
+
+float Decoder::scoreOf(size_t k, size_t outputs, int32_t batchIndex) const {
+  if (!head_.needsHiddenState()) return head_.fromLogits(llama_get_logits_ith(ctx_, batchIndex));
+  const size_t width = static_cast<size_t>(head_.width());
+  // llama.cpp keeps only output rows in that tensor, in batch order: one per scored pair
+  if (capture_.floats() != outputs * width) throw std::runtime_error("the model's hidden state was not captured for every pair");
+  return head_.fromHidden(capture_.row(k, width));
+}
+
+}  // namespace rerank

@@ -1,0 +1,174 @@
+// KV streams (the load option kvStreams): a stream per pair, so each pair's tokens attend over its
+// own cells only. The scores must be those of the shared cache within the batch-layout tolerance of
+// the exact path, for every shape of work: pairs of any length (longer than a decode call, shorter
+// than its padding), concurrent requests packed or alone, a request cancelled among others.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Reranker, RerankError } from '../lib/index.js';
+import type { RerankRequest } from '../lib/types.js';
+import { exampleRequest, scoresByIndex, tinyModel } from './helpers.js';
+
+// The exact path (F32 model, F32 KV, flash attention off): only the batch layout differs.
+const exact = { flashAttention: 'off', kvType: 'f32' } as const;
+const TOLERANCE = 1e-4;
+
+const words = (seed: number, n: number) =>
+  Array.from({ length: n }, (_, k) => ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'][(seed * 5 + k * 3) % 7]).join(' ');
+// Pairs from a few tokens to longer than several 64-token calls, in no order.
+const mixed: RerankRequest = { query: 'what is beta', documents: [5, 300, 40, 900, 12, 120, 60, 61, 3].map((n, i) => words(i, n)) };
+const requests: RerankRequest[] = Array.from({ length: 8 }, (_, r) => ({
+  // half share one query (a stream reuses one request's prefix cells for another's), half differ
+  query: r % 2 === 0 ? 'the same query' : `query ${r} ${'about things '.repeat(r)}`,
+  documents: Array.from({ length: 3 + (r % 3) }, (_, d) => words(r + d, 4 + ((r * 7 + d * 13) % 40))),
+}));
+
+function expectClose(got: number[], want: number[]): void {
+  expect(got).toHaveLength(want.length);
+  got.forEach((s, i) => expect(Math.abs(s - want[i])).toBeLessThan(TOLERANCE));
+}
+
+describe('KV streams', () => {
+  let shared: Reranker;
+  const want = new Map<RerankRequest, number[]>();
+  beforeAll(async () => {
+    shared = await Reranker.load({ model: tinyModel('rank'), ...exact });
+    for (const r of [exampleRequest(), mixed, ...requests]) want.set(r, scoresByIndex(await shared.rerank(r)));
+  });
+  afterAll(() => shared.dispose());
+  const wanted = (r: RerankRequest) => want.get(r) ?? [];
+
+  it('scores as the shared cache does, at any batch size, with the prefix shared or not, for both kinds of GGUF', async () => {
+    const example = [...want.keys()][0];
+    for (const options of [{}, { batchSize: 64 }, { batchSize: 2048 }, { sharePrefix: false }]) {
+      const r = await Reranker.load({ model: tinyModel('rank'), ...exact, ...options, kvStreams: 4 });
+      try {
+        expect(r.info.kvStreams).toBe(4);
+        const res = await r.rerank(example);
+        expectClose(scoresByIndex(res), wanted(example));
+        expect(res.usage.prompt_tokens).toBe(632); // the hosted API's count: streams change how, not what
+        expectClose(scoresByIndex(await r.rerank(mixed)), wanted(mixed));
+      } finally {
+        r.dispose();
+      }
+    }
+    // the causal kind reads logits by batch index, the rank kind captured hidden rows in graph order
+    const causal = await Reranker.load({ model: tinyModel('causal'), ...exact, kvStreams: 4, batchSize: 64 });
+    try {
+      expectClose(scoresByIndex(await causal.rerank(mixed)), wanted(mixed));
+    } finally {
+      causal.dispose();
+    }
+  });
+
+  it('packs concurrent requests into waves, each getting its own scores', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 8, reproducible: false });
+    try {
+      expect(r.info.pack).toBe(true);
+      const together = await Promise.all(requests.map((q) => r.rerank(q)));
+      together.forEach((res, i) => expectClose(scoresByIndex(res), wanted(requests[i])));
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('reproducible: a request gets the same scores to the last bit alone and among concurrent ones', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank'), kvStreams: 8, reproducible: true });
+    try {
+      const alone = scoresByIndex(await r.rerank(mixed));
+      const together = await Promise.all([...requests, mixed, ...requests].map((q) => r.rerank(q)));
+      expect(scoresByIndex(together[requests.length])).toEqual(alone);
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('decodes several pairs per call, and a long pair over several calls', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 8, batchSize: 512 });
+    try {
+      const many = { query: 'q', documents: Array.from({ length: 32 }, (_, i) => words(i, 30)) };
+      let before = r.stats;
+      await r.rerank(many);
+      expect(r.stats.decodeCalls - before.decodeCalls).toBeLessThanOrEqual(32 / 4);
+      before = r.stats;
+      const long = { query: 'q', documents: [words(1, 1500)] };
+      await r.rerank(long);
+      expect(r.stats.decodeCalls - before.decodeCalls).toBeGreaterThan(1);
+      expectClose(scoresByIndex(await r.rerank(long)), scoresByIndex(await shared.rerank(long)));
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it("a stream's next pair is one that reuses the prefix it holds: each request's prefix decoded once a stream", async () => {
+    // Two requests with long queries of one length and short documents, so that the longest-first
+    // order mixes them: B's longest, A's longest, A's short, B's short. The second wave must put B's
+    // short pair on the stream that decoded B's prefix, A's on A's, reusing the whole prefix each.
+    const query = (w: string[]) => Array.from({ length: 60 }, (_, i) => w[i % w.length]).join(' ');
+    const a = { query: query(['alpha', 'beta', 'gamma']), documents: [words(1, 10), words(2, 3)] };
+    const b = { query: query(['gamma', 'alpha', 'beta']), documents: [words(3, 12), words(4, 2)] };
+    const prefix = async (q: RerankRequest) => {
+      const before = shared.stats;
+      const res = await shared.rerank(q);
+      return { prompt: res.usage.prompt_tokens, shared: res.usage.prompt_tokens - (shared.stats.computedTokens - before.computedTokens) };
+    };
+    const [pa, pb] = [await prefix(a), await prefix(b)];
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 2, reproducible: false });
+    try {
+      // Two requests ahead take both native calls in flight, so that a and b queue up and share the
+      // next; each of those two is alone in its call, so its tokens are what it computes alone.
+      const alone = async (q: RerankRequest) => {
+        const before = r.stats.computedTokens;
+        await r.rerank(q);
+        return r.stats.computedTokens - before;
+      };
+      const aheadTokens = (await alone(requests[0])) + (await alone(requests[1]));
+      const before = r.stats.computedTokens;
+      const ahead = [r.rerank(requests[0]), r.rerank(requests[1])];
+      const [ra, rb] = await Promise.all([r.rerank(a), r.rerank(b)]);
+      await Promise.all(ahead);
+      expectClose(scoresByIndex(ra), scoresByIndex(await shared.rerank(a)));
+      expectClose(scoresByIndex(rb), scoresByIndex(await shared.rerank(b)));
+      const computed = r.stats.computedTokens - before - aheadTokens;
+      // every token once but each request's prefix for its second pair; the rest is the padding
+      // of pairs shorter than their wave's longest (a few tokens: the documents differ by words)
+      expect(computed).toBeLessThanOrEqual(pa.prompt + pb.prompt - pa.shared - pb.shared + 24);
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('scores right with one stream, and packed requests that share no prefix', async () => {
+    for (const options of [{ kvStreams: 1 }, { kvStreams: 4, sharePrefix: false }]) {
+      const r = await Reranker.load({ model: tinyModel('rank'), ...exact, ...options, batchSize: 64, reproducible: false });
+      try {
+        const together = await Promise.all([mixed, ...requests].map((q) => r.rerank(q)));
+        expectClose(scoresByIndex(together[0]), wanted(mixed));
+        together.slice(1).forEach((res, i) => expectClose(scoresByIndex(res), wanted(requests[i])));
+      } finally {
+        r.dispose();
+      }
+    }
+  });
+
+  it('a cancelled request leaves its streams; the others and later requests are scored right', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 4, batchSize: 64, reproducible: false });
+    try {
+      const controller = new AbortController();
+      const doomed = r.rerank({ ...mixed, signal: controller.signal });
+      const others = requests.map((q) => r.rerank(q));
+      setTimeout(() => controller.abort(), 5);
+      await expect(doomed).rejects.toMatchObject({ code: 'ABORTED' });
+      (await Promise.all(others)).forEach((res, i) => expectClose(scoresByIndex(res), wanted(requests[i])));
+      expectClose(scoresByIndex(await r.rerank(mixed)), wanted(mixed));
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('refuses a count that is not a whole number from 0 to 256, naming the option', async () => {
+    for (const kvStreams of [-1, 1.5, 257, '4', null]) {
+      const err = await Reranker.load({ model: tinyModel('rank'), kvStreams: kvStreams as number }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RerankError);
+      expect(err).toMatchObject({ code: 'INVALID_OPTIONS', field: 'kvStreams' });
+    }
+  });
+});

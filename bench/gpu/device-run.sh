@@ -4,8 +4,9 @@
 # remote.sh unpacks the checkout (dist/ prebuilt: no npm or tsc here), puts node on the PATH and
 # names the CUDA library in LLAMA_RERANK_BACKEND_PATH. In about 6 minutes (8 at most) this records
 # the machine, writes the pairs' token ids, runs the PyTorch baselines on them, the GPU bench beside
-# node-llama-cpp (with the baselines in its report), the CPU-vs-CUDA agreement check and a profile
-# of one G100 request; each step has a time limit, and a failed step does not stop the next.
+# node-llama-cpp (with the baselines in its report), a profile of one G100 request, the CPU-vs-CUDA
+# agreement check and the packing A/B; each step has a time limit, and a failed step does not stop
+# the next.
 # What comes back: at most 8 files in $OUT.
 # For a check elsewhere: BACKEND (default cuda), BENCH_ARGS (more arguments for run.js, e.g.
 # "--quick --workloads D"), BASELINE_ARGS (e.g. "--device cpu --tiny"), AGREEMENT_MODELS (tiny,0.6b).
@@ -48,10 +49,11 @@ step bench 300 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" "${basel
 # this run's report only (a committed one of the same day would be older than the stamp)
 latest=$(find bench/results -name "*-$BACKEND*.json" -newer "$stamp" | head -1)
 [ -n "$latest" ] && cp "${latest%.json}".{json,md,svg} "$OUT/"
+# where G100's time goes (issue 9: find it before changing things), before what the deadline may cut
+step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md"
+step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
 step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16
-step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
-step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md"
 
 echo "== done after $SECONDS s; in \$OUT:"; ls -la "$OUT"
 if [ -n "$latest" ]; then sed -n '1,20p' "${latest%.json}.md"; else echo "no bench report"; fi

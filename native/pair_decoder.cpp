@@ -12,7 +12,7 @@ namespace rerank {
 class PairDecoder::Run {
  public:
   Run(PairDecoder& d, std::vector<PairSet*> sets, DecodeStats& stats)
-      : d_(d), mem_(d.mem_), sets_(std::move(sets)), stats_(stats) {
+      : d_(d), sets_(std::move(sets)), stats_(stats) {
     for (llama_seq_id s = d_.maxSeqs_ - 1; s >= 0; --s) freeSeqs_.push_back(s);
     for (PairSet* set : sets_) {
       State st;
@@ -136,7 +136,7 @@ class PairDecoder::Run {
   // unified cache the cells are shared, not their data) and the prefix tokens of this batch, which
   // its sequence joins. So a set's first call holds its prefix and its first pairs, not the prefix alone.
   void joinPrefix(const State& s, llama_seq_id seq) {
-    if (s.prefixInBatch < s.shared) llama_memory_seq_cp(mem_, s.prefixSeq, seq, -1, -1);
+    if (s.prefixInBatch < s.shared) llama_memory_seq_cp(d_.mem_, s.prefixSeq, seq, -1, -1);
     for (size_t k = 0; k < s.prefixInBatch; ++k) d_.batch_.addSeq(s.prefixFrom + static_cast<int32_t>(k), seq);
   }
 
@@ -145,7 +145,7 @@ class PairDecoder::Run {
       const Ending& e = endings_[k];
       State& s = states_[e.state];
       s.set->scores[e.pair] = d_.scoreOf(k, endings_.size(), e.batchIndex);
-      llama_memory_seq_rm(mem_, e.seq, -1, -1);
+      llama_memory_seq_rm(d_.mem_, e.seq, -1, -1);
       releaseSeq(e.seq);
       cells_ -= s.set->pairs[e.pair]->size() - s.shared;
     }
@@ -167,13 +167,13 @@ class PairDecoder::Run {
   void finish(State& s, const std::string& error, bool aborted) {
     if (s.done) return;
     if (spanning_ && &states_[spanning_->state] == &s) {
-      llama_memory_seq_rm(mem_, spanning_->seq, -1, -1);
+      llama_memory_seq_rm(d_.mem_, spanning_->seq, -1, -1);
       releaseSeq(spanning_->seq);
       cells_ -= spanning_->offset - s.shared;
       spanning_.reset();
     }
     if (s.prefixSeq >= 0) {
-      llama_memory_seq_rm(mem_, s.prefixSeq, -1, -1);
+      llama_memory_seq_rm(d_.mem_, s.prefixSeq, -1, -1);
       releaseSeq(s.prefixSeq);
       cells_ -= s.prefixAt;
       s.prefixSeq = -1;
@@ -191,7 +191,6 @@ class PairDecoder::Run {
   void releaseSeq(llama_seq_id s) { freeSeqs_.push_back(s); }
 
   PairDecoder& d_;
-  llama_memory_t mem_;
   std::vector<PairSet*> sets_;
   DecodeStats& stats_;
   std::vector<State> states_;

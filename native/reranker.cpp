@@ -56,25 +56,28 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
-  // Room for the longest pair plus one full batch of other pairs, and when groups are packed
-  // together, for the prefixes of those decoded at once (see PairDecoder).
-  const uint32_t prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
-  cp.n_ctx = o.maxLength + batch + prefixReserve;
   cp.n_batch = batch;
-  cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
   // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
-  cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 2, std::min<uint32_t>(256, batch));
-  cp.kv_unified = true;  // pairs share the prefix cells of their request
   const uint32_t streams = std::min<uint32_t>(o.kvStreams, std::min<uint32_t>(256, batch));
-  // the longest pair and a call's padding (a wave of two streams or more pads under batch/2 a stream)
-  const uint32_t streamCells = o.maxLength + batch / 2;
-  if (streams > 0) {
+  uint32_t prefixReserve = 0;
+  if (streams == 0) {
+    // One unified cache, the pairs sharing the prefix cells of their request: room for the longest
+    // pair plus one full batch of other pairs, and when groups are packed together, for the
+    // prefixes of those decoded at once (see PairDecoder).
+    prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
+    cp.kv_unified = true;
+    cp.n_ctx = o.maxLength + batch + prefixReserve;
+    cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
+    cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 2, std::min<uint32_t>(256, batch));
+  } else {
+    // A stream per pair (see StreamDecoder): each holds the longest pair and a call's padding (a
+    // wave of two streams or more pads under batch/2 a stream). A call of a wave is one graph:
+    // llama.cpp splits a batch over several streams into equal parts per stream only, so a smaller
+    // graph would cut it into more, smaller ones.
     cp.kv_unified = false;
-    cp.n_seq_max = streams;
-    cp.n_ctx = streams * streamCells;
-    // A call of a wave is one graph: llama.cpp splits a batch over several streams into equal
-    // parts per stream only, so a smaller graph would cut it into more, smaller ones.
+    cp.n_ctx = streams * (o.maxLength + batch / 2);
     cp.n_ubatch = batch;
+    cp.n_seq_max = streams;
   }
   cp.n_threads = threads;
   cp.n_threads_batch = threads;

@@ -28,6 +28,14 @@ export const CONFIGS = {
   // Larger calls then no longer lengthen every token's attention span, hence the 8192 one.
   streams: { load: { kvStreams: 16 }, what: 'a KV stream per pair, 16 at once (kvStreams: 16)' },
   'streams-batch8192': { load: { kvStreams: 24, batchSize: 8192 }, what: 'a KV stream per pair, 24 at once, 8192-token decode calls (one graph each)' },
+  // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
+  // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
+  // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's
+  // first figures came from such a build.
+  'pool-legacy': {
+    env: { LLAMA_RERANK_BACKEND_PATH: process.env.LLAMA_RERANK_LEGACY_POOL_LIBRARY ?? '' },
+    what: "CUDA library built with GGML_CUDA_NO_VMM (ggml's legacy memory pool, cudaMalloc as buffers grow)",
+  },
   batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
   batch4096: { load: { batchSize: 4096 }, what: '4096-token decode calls (2048 per graph)' },
   batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls (2048 per graph)' },

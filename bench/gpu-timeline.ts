@@ -1,7 +1,9 @@
 // Where a request's wall time goes on the GPU: from a kernel and copy trace (nsys's cuda_gpu_trace),
 // how much of the request's span the GPU was busy, and how much it sat waiting for the host
 // (graph building, the KQ mask, batch bookkeeping between llama_decode calls). Issue 9 measured
-// about 10 ms of fixed cost per decode call; this tells whether that time is on the GPU or off it.
+// about 10 ms of fixed cost per decode call; this tells whether that time is on the GPU or off it,
+// and the CUDA API calls the host made meanwhile (nsys's cuda_api_trace) tell what it was doing:
+// cudaMalloc and cudaFree from a memory pool, synchronizations, launches one by one or as graphs.
 
 export interface TraceRow {
   startNs: number;
@@ -71,6 +73,79 @@ export function timeline(phase: TraceRow[]): Timeline {
       longestMs: gaps.sort((a, b) => b - a).slice(0, 5).map(ms),
     },
   };
+}
+
+export interface ApiCalls {
+  name: string;
+  calls: number;
+  ms: number;
+  longestMs: number;
+}
+
+/** The calls among `rows` that start within [fromNs, toNs], by function, most time first. */
+export function callsIn(rows: TraceRow[], fromNs: number, toNs: number): ApiCalls[] {
+  const byName = new Map<string, ApiCalls>();
+  for (const r of rows) {
+    if (r.startNs < fromNs || r.startNs > toNs) continue;
+    const c = byName.get(r.name) ?? { name: r.name, calls: 0, ms: 0, longestMs: 0 };
+    c.calls++;
+    c.ms += r.durationNs / 1e6;
+    c.longestMs = Math.max(c.longestMs, r.durationNs / 1e6);
+    byName.set(r.name, c);
+  }
+  return [...byName.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * The host's CUDA API calls during a phase of GPU rows (nsys). The host calls ahead of the GPU and
+ * reads results after it, so the window reaches half a phase gap either side (the target pauses a
+ * second around the request, much longer than that).
+ */
+export function apiCallsDuring(phase: TraceRow[], api: TraceRow[]): ApiCalls[] {
+  if (phase.length === 0) return [];
+  const from = Math.min(...phase.map((r) => r.startNs)) - PHASE_GAP_NS / 2;
+  const to = Math.max(...phase.map((r) => r.startNs + r.durationNs)) + PHASE_GAP_NS / 2;
+  return callsIn(api, from, to);
+}
+
+/** cuda-api-trace's CSV (bench/gpu/cuda-api-trace.c): name,start_ns,duration_ns, then a "dropped" line if its buffer filled. */
+export function readApiTrace(csv: string): TraceRow[] {
+  return csv.split('\n').slice(1).filter((l) => l.includes(',')).map((l) => {
+    const [name, start, duration] = l.split(',');
+    return { name, startNs: Number(start), durationNs: Number(duration) };
+  });
+}
+
+// Calls in which the host waits for the GPU to finish what it queued (cudaMemcpy is synchronous).
+const WAITS = ['cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize', 'cudaMemcpy'];
+const LAUNCHES = ['cudaLaunchKernel', 'cudaLaunchKernelExC'];
+const ALLOCATIONS = ['cudaMalloc', 'cudaFree', 'cudaMallocHost', 'cudaHostAlloc', 'cudaFreeHost'];
+
+/** The request's wall time, the decode calls it made, and what the host spent it on. */
+export function apiSummary(calls: ApiCalls[], requestMs: number, decodeCalls?: number): string {
+  const sum = (names: string[], key: 'calls' | 'ms') => calls.filter((c) => names.includes(c.name)).reduce((n, c) => n + c[key], 0);
+  const f = (n: number) => n.toFixed(1);
+  const waitMs = sum(WAITS, 'ms');
+  const perCall = decodeCalls ? ` Per decode call (${decodeCalls}): ${f(requestMs / decodeCalls)} ms, of which waiting ${f(waitMs / decodeCalls)} ms ` +
+    `and ${f(sum(LAUNCHES, 'calls') / decodeCalls)} kernel launches.` : '';
+  // While the host waits in a synchronization the GPU is busy: the waits bound its busy time from
+  // below, and so the rest bounds from above how long it sat idle for the host.
+  return `The request took ${f(requestMs)} ms. The host waited for the GPU ${f(waitMs)} ms of it (synchronizations), so the GPU ` +
+    `idled for the host at most ${f(requestMs - waitMs)} ms. ` +
+    `It launched ${sum(LAUNCHES, 'calls')} kernels one by one (${f(sum(LAUNCHES, 'ms'))} ms in the launch calls) and replayed ` +
+    `${sum(['cudaGraphLaunch'], 'calls')} CUDA graphs; ${sum(ALLOCATIONS, 'calls')} allocations or frees took ${f(sum(ALLOCATIONS, 'ms'))} ms.${perCall}`;
+}
+
+export function apiMarkdown(calls: ApiCalls[], source: string, summary?: string, top = 15): string {
+  const f = (n: number) => n.toFixed(2);
+  return [
+    `### CUDA API calls of the host during the G100 request (${source})`, '',
+    ...(summary ? [summary, ''] : []),
+    'Allocations (cudaMalloc, cudaFree) mean a memory pool growing inside the request; synchronizations ' +
+      'are the host waiting for the GPU; cudaLaunchKernel against cudaGraphLaunch says whether CUDA graphs were replayed.', '',
+    '| function | calls | ms | longest ms |', '| --- | --- | --- | --- |',
+    ...calls.slice(0, top).map((c) => `| ${c.name} | ${c.calls} | ${f(c.ms)} | ${f(c.longestMs)} |`),
+  ].join('\n') + '\n';
 }
 
 export function timelineMarkdown(t: Timeline, requestMs?: number): string {

@@ -67,6 +67,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   o.suite = suite ?? (o.backend === 'cpu' || o.backend === 'auto' ? 'cpu' : 'gpu');
   const ids: readonly WorkloadId[] = o.suite === 'cpu' ? CPU_WORKLOADS : GPU_WORKLOADS;
   o.workloads = workloads ? workloads.map((w) => oneOf('--workloads', w.toUpperCase(), ids)) : [...ids];
+  if (o.configs.includes('pool-legacy') && !process.env.LLAMA_RERANK_LEGACY_POOL_LIBRARY) {
+    throw new Error('--configs pool-legacy needs LLAMA_RERANK_LEGACY_POOL_LIBRARY, the path of a libggml-cuda.so built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md)');
+  }
   if (o.tokensOnly && !o.tokensFile) throw new Error(`--tokens-only needs --tokens FILE\n${USAGE}`);
   return o;
 }

@@ -1,8 +1,12 @@
-// The optional profiling pass of a GPU run: one G100 request under Nsight Systems (nsys, every
-// kernel of the run) or, without it, Nsight Compute (ncu, a window of kernels inside the G100
-// request: ncu serializes and times each kernel, too slow for all of them). Writes the GPU time
-// per kernel name as markdown; skipped (and says so) when neither tool is on the PATH.
-//   node dist/bench/profile.js --backend cuda --out profile.md [--kernels 1500]
+// The optional profiling pass of a GPU run, on one G100 request:
+// - with --api-trace LIB (bench/gpu/cuda-api-trace.c, built): the host's CUDA runtime calls inside
+//   the request, by function (allocations, synchronizations, kernel and graph launches), from a
+//   preloaded library: what Nsight Systems would show, on machines where it does not run;
+// - then, unless --no-kernels, the GPU time per kernel under Nsight Systems (nsys, every kernel of
+//   the run, and the GPU's busy and idle time) or, without it, Nsight Compute (ncu, a window of
+//   kernels inside the request: ncu serializes and times each kernel, too slow for all of them);
+//   skipped (and says so) when neither tool is on the PATH.
+//   node dist/bench/profile.js --backend cuda --out profile.md [--api-trace LIB] [--no-kernels] [--kernels 1500]
 // The target (the profiled process) is this script with --target.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
-import { TraceRow, busiestPhase, timeline, timelineMarkdown } from './gpu-timeline.js';
+import { TraceRow, apiCallsDuring, apiMarkdown, apiSummary, busiestPhase, callsIn, readApiTrace, timeline, timelineMarkdown } from './gpu-timeline.js';
 import { buildWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -22,23 +26,54 @@ const flag = (name: string) => {
 const backend = (flag('--backend') ?? 'cuda') as 'cuda' | 'vulkan';
 const model = ensureTestModel({ shape: '0.6b', kind: 'rank', seed: 1 });
 
+/** What the target writes to --timing: the request's wall time and window, and its decode calls. */
+interface Timing {
+  ms: number;
+  /** CLOCK_MONOTONIC, as process.hrtime and cuda-api-trace's timestamps. */
+  startNs: number;
+  endNs: number;
+  decodeCalls?: number;
+}
+
 /**
  * Loads the model, warms up on one short pair, then reranks one G100 request, pausing around it so
- * that its kernels stand apart in the trace; writes the request's time to --timing.
+ * that its kernels stand apart in the trace; writes its Timing to --timing.
  */
 async function target(): Promise<void> {
   const r = await Reranker.load({ model, gpu: backend });
   const [g100] = await buildWorkloads('gpu', ['G100'], false, async (t) => (await r.tokenize(t)).length);
   await r.rerank({ query: 'warm up', documents: ['warm up'] });
   await delay(1000);
-  const t0 = performance.now();
+  const callsBefore = r.stats.decodeCalls;
+  const t0 = process.hrtime.bigint();
   await r.rerank(g100.requests[0]);
-  const ms = performance.now() - t0;
-  console.error(`profile target: G100 took ${ms.toFixed(0)} ms (under the profiler)`);
-  const timing = flag('--timing');
-  if (timing) writeFileSync(timing, String(ms));
+  const t1 = process.hrtime.bigint();
+  const callsAfter = r.stats.decodeCalls;
+  const timing: Timing = {
+    ms: Number(t1 - t0) / 1e6, startNs: Number(t0), endNs: Number(t1),
+    decodeCalls: callsBefore !== undefined && callsAfter !== undefined ? callsAfter - callsBefore : undefined,
+  };
+  console.error(`profile target: G100 took ${timing.ms.toFixed(0)} ms in ${timing.decodeCalls ?? '?'} decode calls`);
+  const file = flag('--timing');
+  if (file) writeFileSync(file, JSON.stringify(timing));
   await delay(1000);
   r.dispose();
+}
+
+const readTiming = (file: string): Timing | undefined => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Timing) : undefined);
+
+/** The target under the preloaded tracer: the host's CUDA calls inside the G100 request. */
+function apiTrace(library: string, self: string[], timingFile: string, base: string): string {
+  const csv = `${base}.api.csv`;
+  execFileSync(self[0], self.slice(1), { stdio: 'inherit', env: { ...process.env, LD_PRELOAD: library, LLAMA_RERANK_CUDA_TRACE: csv } });
+  const timing = readTiming(timingFile);
+  if (!timing || !existsSync(csv)) return 'CUDA API calls: the traced target wrote no timing or no trace.\n';
+  const rows = readApiTrace(readFileSync(csv, 'utf8'));
+  rmSync(csv, { force: true });
+  const dropped = rows.find((r) => r.name === 'dropped');
+  const calls = callsIn(rows, timing.startNs, timing.endNs);
+  return apiMarkdown(calls, 'cuda-api-trace, preloaded', apiSummary(calls, timing.ms, timing.decodeCalls)) +
+    (dropped ? `\n${dropped.durationNs} calls were not recorded (the tracer's buffer was full).\n` : '');
 }
 
 const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -69,13 +104,16 @@ function nsysKernels(report: string): Kernel[] {
   return lines.slice(1).map(fields).map((f) => ({ name: f[name], calls: Number(f[calls]), ns: Number(f[total]) }));
 }
 
-/** Every kernel, copy and memset of the process, with its start (nsys's cuda_gpu_trace). */
-function nsysTrace(report: string): TraceRow[] {
-  const csv = execFileSync('nsys', ['stats', '--report', 'cuda_gpu_trace', '--format', 'csv', report], { encoding: 'utf8', maxBuffer: 1 << 30 });
+/**
+ * Rows of an nsys trace report with their starts: cuda_gpu_trace (every kernel, copy and memset on
+ * the GPU) or cuda_api_trace (every CUDA call of the host).
+ */
+function nsysTrace(report: string, kind: 'cuda_gpu_trace' | 'cuda_api_trace'): TraceRow[] {
+  const csv = execFileSync('nsys', ['stats', '--report', kind, '--format', 'csv', report], { encoding: 'utf8', maxBuffer: 1 << 30 });
   const lines = csv.split('\n').filter((l) => l.includes(','));
   const head = fields(lines[0]);
   const [start, duration, name] = ['Start (ns)', 'Duration (ns)', 'Name'].map((h) => head.indexOf(h));
-  if (start < 0 || duration < 0 || name < 0) throw new Error(`nsys cuda_gpu_trace: unexpected columns ${head.join(', ')}`);
+  if (start < 0 || duration < 0 || name < 0) throw new Error(`nsys ${kind}: unexpected columns ${head.join(', ')}`);
   return lines.slice(1).map(fields).map((f) => ({ startNs: Number(f[start]), durationNs: Number(f[duration]), name: f[name] }));
 }
 
@@ -113,15 +151,31 @@ function markdown(tool: string, what: string, kernels: Kernel[]): string {
 async function profile(): Promise<void> {
   const out = flag('--out') ?? 'profile.md';
   const base = join(tmpdir(), `llama-rerank-profile-${process.pid}`);
-  const timing = `${base}.ms`;
+  const timing = `${base}.timing.json`;
   const self = [process.execPath, process.argv[1], '--target', '--backend', backend, '--timing', timing];
-  let text: string;
-  if (onPath('nsys')) {
+  const preload = flag('--api-trace');
+  // the GPU run profiles both builds of the CUDA library (bench/gpu/README.md): say which this was
+  let text = `CUDA library: ${process.env.LLAMA_RERANK_BACKEND_PATH ?? "the addon's own"}\n\n`;
+  if (preload) {
+    try {
+      text += apiTrace(preload, self, timing, base) + '\n';
+    } catch (e) {
+      text += `CUDA API trace: failed (${(e as Error).message.split('\n')[0]}).\n\n`;
+    }
+    writeFileSync(out, text); // kept if the kernel profile below runs past the step's time limit
+  }
+  if (args.includes('--no-kernels')) {
+    // the API trace alone
+  } else if (onPath('nsys')) {
     execFileSync('nsys', ['profile', '--force-overwrite', 'true', '--trace', 'cuda', '-o', base, ...self], { stdio: 'inherit' });
-    text = markdown('nsys', 'Every kernel of the process: loading, a one-pair warm-up, then the G100 request.', nsysKernels(`${base}.nsys-rep`));
-    const requestMs = existsSync(timing) ? Number(readFileSync(timing, 'utf8')) : undefined;
-    text += '\n' + timelineMarkdown(timeline(busiestPhase(nsysTrace(`${base}.nsys-rep`))), requestMs);
-    rmSync(timing, { force: true });
+    text += markdown('nsys', 'Every kernel of the process: loading, a one-pair warm-up, then the G100 request.', nsysKernels(`${base}.nsys-rep`));
+    const request = busiestPhase(nsysTrace(`${base}.nsys-rep`, 'cuda_gpu_trace'));
+    text += '\n' + timelineMarkdown(timeline(request), readTiming(timing)?.ms);
+    try {
+      if (!preload) text += '\n' + apiMarkdown(apiCallsDuring(request, nsysTrace(`${base}.nsys-rep`, 'cuda_api_trace')), 'nsys');
+    } catch (e) {
+      text += `\nCUDA API calls: not read (${(e as Error).message.split('\n')[0]}).\n`;
+    }
   } else if (onPath('ncu')) {
     // Past loading and the warm-up (about 2,000 launches: two decode calls of 28 layers), a window inside G100.
     const skip = Number(flag('--skip') ?? 3000);
@@ -129,11 +183,12 @@ async function profile(): Promise<void> {
     execFileSync('ncu', ['--metrics', 'gpu__time_duration.sum', '--clock-control', 'none', '--cache-control', 'none', '--launch-skip', String(skip),
       '--launch-count', String(count), '--export', base, '--force-overwrite', ...self], { stdio: 'inherit' });
     if (!existsSync(`${base}.ncu-rep`)) throw new Error('ncu wrote no report');
-    text = markdown('ncu', `Kernels ${skip} to ${skip + count} of the process (inside the G100 request), each timed alone ` +
+    text += markdown('ncu', `Kernels ${skip} to ${skip + count} of the process (inside the G100 request), each timed alone ` +
       '(ncu serializes kernels: launch gaps are not in these figures).', ncuKernels(`${base}.ncu-rep`));
   } else {
-    text = 'Profiling skipped: neither nsys nor ncu is on the PATH.\n';
+    text += 'Kernel profile skipped: neither nsys nor ncu is on the PATH.\n';
   }
+  rmSync(timing, { force: true });
   writeFileSync(out, text);
   console.log(text);
 }

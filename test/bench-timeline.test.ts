@@ -1,7 +1,7 @@
 // The GPU profile's busy/idle split: the request's phase is found in a whole-process trace, and
 // idle time is the span less what kernels and copies covered.
 import { describe, expect, it } from 'vitest';
-import { TraceRow, busiestPhase, timeline } from '../bench/gpu-timeline.js';
+import { TraceRow, apiCallsDuring, busiestPhase, timeline } from '../bench/gpu-timeline.js';
 
 const us = 1e3;
 const ms = 1e6;
@@ -41,5 +41,26 @@ describe('GPU timeline', () => {
 
   it('an empty trace is an empty timeline', () => {
     expect(timeline(busiestPhase([]))).toMatchObject({ kernels: 0, spanMs: 0, idleMs: 0, gaps: { count: 0 } });
+  });
+
+  it("counts the host's CUDA calls around the request only, by function, most time first", () => {
+    const load = kernels(0, 5, 10 * us);
+    const request = kernels(4000 * ms, 100, 100 * us);
+    const api: TraceRow[] = [
+      { startNs: 1 * ms, durationNs: 40 * ms, name: 'cudaMalloc' }, // loading: not the request's
+      { startNs: 3999 * ms, durationNs: 3 * ms, name: 'cudaMalloc' }, // just before its first kernel
+      { startNs: 4005 * ms, durationNs: 2 * ms, name: 'cudaMalloc' },
+      ...Array.from({ length: 100 }, (_, i) => ({ startNs: 4000 * ms + i * 100 * us, durationNs: 5 * us, name: 'cudaLaunchKernel' })),
+      { startNs: 4011 * ms, durationNs: 1 * ms, name: 'cudaStreamSynchronize' }, // reading the scores after the last kernel
+      { startNs: 6000 * ms, durationNs: 9 * ms, name: 'cudaFree' }, // dispose, a second later
+    ];
+    const calls = apiCallsDuring(busiestPhase([...load, ...request]), api);
+    expect(calls.map((c) => c.name)).toEqual(['cudaMalloc', 'cudaStreamSynchronize', 'cudaLaunchKernel']);
+    expect(calls[0]).toMatchObject({ calls: 2 });
+    expect(calls[0].ms).toBeCloseTo(5, 9);
+    expect(calls[0].longestMs).toBeCloseTo(3, 9);
+    expect(calls[2]).toMatchObject({ calls: 100 });
+    expect(calls[2].ms).toBeCloseTo(0.5, 9);
+    expect(apiCallsDuring([], api)).toEqual([]);
   });
 });

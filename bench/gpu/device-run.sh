@@ -33,24 +33,58 @@ step() {
   echo "== $name: exit $rc after $((SECONDS - t0)) s"
 }
 
+# The CUDA library remote.sh names is the one users get, linked with the driver for ggml's VMM memory
+# pool (bench/gpu/README.md); a GGML_CUDA_NO_VMM build of it (the legacy pool), packed beside this
+# script, runs as the bench's pool-legacy configuration and in the profile. The preloaded CUDA API
+# tracer (cuda-api-trace.c) is built here if it was not packed built.
+unxz_to() { python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$1" "$2"; }
+legacy=""
+if [ -s bench/gpu/libggml-cuda-legacy.so.xz ]; then
+  mkdir -p /tmp/legacy-pool && unxz_to bench/gpu/libggml-cuda-legacy.so.xz /tmp/legacy-pool/libggml-cuda.so && legacy=/tmp/legacy-pool/libggml-cuda.so
+fi
+tracer=$PWD/bench/gpu/cuda-api-trace.so
+[ -s "$tracer" ] || cc -O2 -shared -fPIC -o "$tracer" bench/gpu/cuda-api-trace.c -ldl || tracer=""
+# doctor --json names the backend models load onto: cuda when the library loads and computes here
+loads_cuda() {
+  LLAMA_RERANK_BACKEND_PATH=$1 node dist/lib/cli/main.js doctor --json 2>/dev/null \
+    | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.exit(JSON.parse(s).selected === "cuda" ? 0 : 1))'
+}
+
 echo "== machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,power.limit --format=csv
 nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,utilization.gpu --format=csv,noheader
 echo "node $(node -v); $(python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' 2>&1 | tail -1)"
 echo "ncu: $(command -v ncu || echo none); nsys: $(command -v nsys || echo none); cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}"
 nproc; free -g | head -2
+if [ "$BACKEND" = cuda ] && ! loads_cuda "${LLAMA_RERANK_BACKEND_PATH:-}"; then
+  echo "== the CUDA library ${LLAMA_RERANK_BACKEND_PATH:-} does not load here:"; node dist/lib/cli/main.js doctor
+  if [ -n "$legacy" ] && loads_cuda "$legacy"; then
+    echo "== measuring the legacy-pool build instead"
+    export LLAMA_RERANK_BACKEND_PATH=$legacy; legacy=""
+    for d in node_modules/@node-llama-cpp/linux-x64-cuda/bins/*/; do cp "$LLAMA_RERANK_BACKEND_PATH" "$d"; done
+  fi
+fi
+echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; API tracer: ${tracer:-none}"
+configs=weights-bf16,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
+[ -n "$legacy" ] && configs=pool-legacy,$configs && export LLAMA_RERANK_LEGACY_POOL_LIBRARY=$legacy
 
 step tokens 150 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" --tokens "$TOKENS" --tokens-only
 step baseline 150 env PYTHONUNBUFFERED=1 python3 bench/baselines/qwen3_torch.py --tokens "$TOKENS" --out "$OUT/torch.json" "${baseline_more[@]}"
 baseline=(); [ -s "$OUT/torch.json" ] && baseline=(--baseline "$OUT/torch.json")
 stamp=$(mktemp)
-step bench 300 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" "${baseline[@]}" \
-  --configs weights-bf16,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
+step bench 300 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" "${baseline[@]}" --configs "$configs"
 # this run's report only (a committed one of the same day would be older than the stamp)
 latest=$(find bench/results -name "*-$BACKEND*.json" -newer "$stamp" | head -1)
 [ -n "$latest" ] && cp "${latest%.json}".{json,md,svg} "$OUT/"
 # where G100's time goes (issue 9: find it before changing things), before what the deadline may cut
-step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md"
+trace=(); [ -n "$tracer" ] && trace=(--api-trace "$tracer")
+step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md" "${trace[@]}"
+# the same request's CUDA calls on the legacy pool, appended to the same file (8 files come back at most)
+if [ -n "$legacy" ] && [ -n "$tracer" ]; then
+  step profile-legacy 40 env LLAMA_RERANK_BACKEND_PATH="$legacy" node dist/bench/profile.js --backend "$BACKEND" \
+    --out /tmp/profile-legacy.md --api-trace "$tracer" --no-kernels
+  [ -s /tmp/profile-legacy.md ] && { printf '\n\n## The legacy-pool build (GGML_CUDA_NO_VMM)\n\n'; cat /tmp/profile-legacy.md; } >> "$OUT/profile-g100.md"
+fi
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
 step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16

@@ -1,6 +1,6 @@
 // Loads a model into this process's addon: the Reranker does it in-process, the child process of
 // an isolated Reranker (lib/isolate/) does it there, with the same options.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { RerankError } from './errors.js';
 import { passingDevices } from './backends.js';
 import { NativeReranker, backendReport, nativeModule } from './native.js';
@@ -41,6 +41,10 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       pack: !(valid.reproducible ?? !onGpu),
       kvStreams: valid.kvStreams,
       devices,
+      // llama.cpp writes the whole KV cache when it creates it: one larger than this would end
+      // the process (the OOM killer) instead of failing the load. availableMemory counts a
+      // container's limit (Node 20.13+).
+      hostMemoryBytes: process.availableMemory?.() ?? freemem(),
     });
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');

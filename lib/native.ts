@@ -23,6 +23,8 @@ export interface NativeLoadOptions {
   kvStreams?: number;
   /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */
   devices?: string[];
+  /** Memory this process may still use; a KV cache in host memory must fit it (absent: not checked). */
+  hostMemoryBytes?: number;
 }
 
 /** One request's pairs: they share a query and so their prompt prefix. */

@@ -126,6 +126,8 @@ export interface ModelInfo {
   pack: boolean;
   /** KV streams, one per pair decoded at once; 0: one unified cache (the load option kvStreams). */
   kvStreams: number;
+  /** The KV cache's size in bytes, from contextSize, kvStreams, kvType and the model's shape. */
+  kvCacheBytes: number;
 }
 
 export interface DeviceInfo {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend.h"
+#include "kv_memory.h"
 #include "model_check.h"
 #include "pair_decoder.h"
 #include "stream_decoder.h"
@@ -50,6 +51,19 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
   if (!r->model_) throw loadError("failed to load " + o.path);
 
+  // The GPU devices holding layers (mp.devices, else every GPU llama.cpp finds)
+  std::vector<ggml_backend_dev_t> used;
+  if (mp.devices) {
+    for (auto* d = mp.devices; *d; ++d) used.push_back(*d);
+  } else {
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+      ggml_backend_dev_t d = ggml_backend_dev_get(i);
+      if (ggml_backend_dev_type(d) != GGML_BACKEND_DEVICE_TYPE_CPU) used.push_back(d);
+    }
+  }
+  const int32_t layers = llama_model_n_layer(r->model_.get());
+  const int32_t gpuLayers = used.empty() ? 0 : std::min(mp.n_gpu_layers, layers + 1);
+
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
   r->capture_ = std::make_unique<HiddenCapture>();
 
@@ -89,6 +103,9 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.cb_eval = &HiddenCapture::onEval;
     cp.cb_eval_user_data = r->capture_.get();
   }
+  // A layer's KV cells follow the layer: offloaded ones are on the GPU, the rest in host memory.
+  const KvLayout kv = kvLayout(r->model_.get(), cp.n_ctx, streams, cp.type_k);
+  checkHostMemory(kv, std::max(0, layers - gpuLayers), llama_model_size(r->model_.get()), o.hostMemoryBytes, streams > 0);
   clearLastLlamaError();
   r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
   if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
@@ -110,7 +127,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.tokenizer = describeTokenizer(r->model_.get());
   info.parameters = llama_model_n_params(r->model_.get());
   info.sizeBytes = llama_model_size(r->model_.get());
-  info.layers = llama_model_n_layer(r->model_.get());
+  info.layers = layers;
   info.embeddingLength = llama_model_n_embd(r->model_.get());
   info.trainContext = llama_model_n_ctx_train(r->model_.get());
   info.threads = threads;
@@ -123,17 +140,9 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.kvType = o.kvType;
   info.pack = o.pack;
   info.kvStreams = streams;
+  info.kvCacheBytes = kv.bytes();
   info.backend = "CPU";
-  std::vector<ggml_backend_dev_t> used;
-  if (mp.devices) {
-    for (auto* d = mp.devices; *d; ++d) used.push_back(*d);
-  } else {
-    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
-      ggml_backend_dev_t d = ggml_backend_dev_get(i);
-      if (ggml_backend_dev_type(d) != GGML_BACKEND_DEVICE_TYPE_CPU) used.push_back(d);
-    }
-  }
-  info.gpuLayers = used.empty() ? 0 : std::min(mp.n_gpu_layers, info.layers + 1);
+  info.gpuLayers = gpuLayers;
   for (auto* d : used) info.devices.push_back(ggml_backend_dev_name(d));
   if (!used.empty() && info.gpuLayers > 0) info.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(used[0]));
   return r;

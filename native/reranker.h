@@ -40,6 +40,9 @@ struct LoadOptions {
   uint32_t kvStreams = 0;
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
+  // Memory the process may still use, in bytes (0: unknown): the KV cache's share in host memory
+  // must fit it (kv_memory.h).
+  uint64_t hostMemoryBytes = 0;
 };
 
 struct Group {
@@ -99,6 +102,7 @@ struct ModelInfo {
   std::string kvType;
   bool pack = false;
   uint32_t kvStreams = 0;
+  uint64_t kvCacheBytes = 0;
 };
 
 class Reranker {

@@ -108,7 +108,7 @@ export function apiCallsDuring(phase: TraceRow[], api: TraceRow[]): ApiCalls[] {
   return callsIn(api, from, to);
 }
 
-/** cuda-api-trace's CSV (bench/gpu/cuda-api-trace.c): name,start_ns,duration_ns, then a "dropped" line if its buffer filled. */
+/** A cuda-api-trace file (bench/gpu/cuda-api-trace.c): name,start_ns,duration_ns, then a "dropped" line if its buffer filled. */
 export function readApiTrace(csv: string): TraceRow[] {
   return csv.split('\n').slice(1).filter((l) => l.includes(',')).map((l) => {
     const [name, start, duration] = l.split(',');
@@ -118,8 +118,13 @@ export function readApiTrace(csv: string): TraceRow[] {
 
 // Calls in which the host waits for the GPU to finish what it queued (cudaMemcpy is synchronous).
 const WAITS = ['cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize', 'cudaMemcpy'];
-const LAUNCHES = ['cudaLaunchKernel', 'cudaLaunchKernelExC'];
-const ALLOCATIONS = ['cudaMalloc', 'cudaFree', 'cudaMallocHost', 'cudaHostAlloc', 'cudaFreeHost'];
+// nvcc's <<<>>> calls __cudaLaunchKernel; ggml's launches with attributes (PDL) cudaLaunchKernelExC.
+const LAUNCHES = ['__cudaLaunchKernel', '__cudaLaunchKernel_ptsz', 'cudaLaunchKernel', 'cudaLaunchKernelExC'];
+/** cuda-api-trace's name for a launch made while its thread captured a graph: recorded, not run. */
+export const CAPTURED_LAUNCH = 'captured launch';
+// ggml's legacy pool allocates with cudaMalloc; its VMM pool maps memory with the driver's calls.
+const ALLOCATIONS = ['cudaMalloc', 'cudaFree', 'cudaMallocHost', 'cudaHostAlloc', 'cudaFreeHost',
+  'cuMemCreate', 'cuMemRelease', 'cuMemAddressReserve', 'cuMemAddressFree', 'cuMemMap', 'cuMemUnmap', 'cuMemSetAccess'];
 
 /** The request's wall time, the decode calls it made, and what the host spent it on. */
 export function apiSummary(calls: ApiCalls[], requestMs: number, decodeCalls?: number): string {
@@ -132,8 +137,9 @@ export function apiSummary(calls: ApiCalls[], requestMs: number, decodeCalls?: n
   // below, and so the rest bounds from above how long it sat idle for the host.
   return `The request took ${f(requestMs)} ms. The host waited for the GPU ${f(waitMs)} ms of it (synchronizations), so the GPU ` +
     `idled for the host at most ${f(requestMs - waitMs)} ms. ` +
-    `It launched ${sum(LAUNCHES, 'calls')} kernels one by one (${f(sum(LAUNCHES, 'ms'))} ms in the launch calls) and replayed ` +
-    `${sum(['cudaGraphLaunch'], 'calls')} CUDA graphs; ${sum(ALLOCATIONS, 'calls')} allocations or frees took ${f(sum(ALLOCATIONS, 'ms'))} ms.${perCall}`;
+    `It launched ${sum(LAUNCHES, 'calls')} kernels one by one (${f(sum(LAUNCHES, 'ms'))} ms in the launch calls), captured ` +
+    `${sum([CAPTURED_LAUNCH], 'calls')} launches into CUDA graphs and replayed ${sum(['cudaGraphLaunch'], 'calls')} graphs; ` +
+    `${sum(ALLOCATIONS, 'calls')} allocations, mappings or frees took ${f(sum(ALLOCATIONS, 'ms'))} ms.${perCall}`;
 }
 
 export function apiMarkdown(calls: ApiCalls[], source: string, summary?: string, top = 15): string {
@@ -141,8 +147,9 @@ export function apiMarkdown(calls: ApiCalls[], source: string, summary?: string,
   return [
     `### CUDA API calls of the host during the G100 request (${source})`, '',
     ...(summary ? [summary, ''] : []),
-    'Allocations (cudaMalloc, cudaFree) mean a memory pool growing inside the request; synchronizations ' +
-      'are the host waiting for the GPU; cudaLaunchKernel against cudaGraphLaunch says whether CUDA graphs were replayed.', '',
+    'Allocations (cudaMalloc, cudaFree; cuMemCreate, cuMemMap for the VMM pool) mean a memory pool growing inside the request; ' +
+      'synchronizations are the host waiting for the GPU; launches (__cudaLaunchKernel) against cudaGraphLaunch say whether ' +
+      'CUDA graphs were replayed.', '',
     '| function | calls | ms | longest ms |', '| --- | --- | --- | --- |',
     ...calls.slice(0, top).map((c) => `| ${c.name} | ${c.calls} | ${f(c.ms)} | ${f(c.longestMs)} |`),
   ].join('\n') + '\n';

@@ -9,9 +9,9 @@
 //   node dist/bench/profile.js --backend cuda --out profile.md [--api-trace LIB] [--no-kernels] [--kernels 1500]
 // The target (the profiled process) is this script with --target.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
@@ -33,6 +33,8 @@ interface Timing {
   startNs: number;
   endNs: number;
   decodeCalls?: number;
+  /** The target's: cuda-api-trace writes its file with the pid appended. */
+  pid: number;
 }
 
 /**
@@ -50,7 +52,7 @@ async function target(): Promise<void> {
   const t1 = process.hrtime.bigint();
   const callsAfter = r.stats.decodeCalls;
   const timing: Timing = {
-    ms: Number(t1 - t0) / 1e6, startNs: Number(t0), endNs: Number(t1),
+    ms: Number(t1 - t0) / 1e6, startNs: Number(t0), endNs: Number(t1), pid: process.pid,
     decodeCalls: callsBefore !== undefined && callsAfter !== undefined ? callsAfter - callsBefore : undefined,
   };
   console.error(`profile target: G100 took ${timing.ms.toFixed(0)} ms in ${timing.decodeCalls ?? '?'} decode calls`);
@@ -64,12 +66,20 @@ const readTiming = (file: string): Timing | undefined => (existsSync(file) ? (JS
 
 /** The target under the preloaded tracer: the host's CUDA calls inside the G100 request. */
 function apiTrace(library: string, self: string[], timingFile: string, base: string): string {
-  const csv = `${base}.api.csv`;
-  execFileSync(self[0], self.slice(1), { stdio: 'inherit', env: { ...process.env, LD_PRELOAD: library, LLAMA_RERANK_CUDA_TRACE: csv } });
+  const csv = `${base}.api.csv`; // each traced process writes csv.<its pid>: the target, its backend probe
+  const traces = () => readdirSync(dirname(csv)).filter((f) => f.startsWith(`${basename(csv)}.`)).map((f) => join(dirname(csv), f));
+  try {
+    execFileSync(self[0], self.slice(1), { stdio: 'inherit', env: { ...process.env, LD_PRELOAD: library, LLAMA_RERANK_CUDA_TRACE: csv } });
+  } catch (e) {
+    for (const f of traces()) rmSync(f, { force: true });
+    throw e;
+  }
+  const written = traces();
   const timing = readTiming(timingFile);
-  if (!timing || !existsSync(csv)) return 'CUDA API calls: the traced target wrote no timing or no trace.\n';
-  const rows = readApiTrace(readFileSync(csv, 'utf8'));
-  rmSync(csv, { force: true });
+  const mine = timing && written.find((f) => f === `${csv}.${timing.pid}`);
+  const rows = mine ? readApiTrace(readFileSync(mine, 'utf8')) : undefined;
+  for (const f of written) rmSync(f, { force: true });
+  if (!timing || !rows) return 'CUDA API calls: the traced target wrote no timing or no trace.\n';
   const dropped = rows.find((r) => r.name === 'dropped');
   const calls = callsIn(rows, timing.startNs, timing.endNs);
   return apiMarkdown(calls, 'cuda-api-trace, preloaded', apiSummary(calls, timing.ms, timing.decodeCalls)) +

@@ -13,6 +13,17 @@ const CPU_BATCH = 512;
 const GPU_BATCH = 2048;
 const GPU_UBATCH = 2048;
 
+/**
+ * The memory a KV cache in host memory must fit (native/kv_memory.h), where a cache that does not
+ * would end the process: Linux lets llama.cpp allocate it, and its OOM killer ends the process as
+ * llama.cpp writes it. availableMemory counts a container's limit (Node 20.13+). Windows commits
+ * memory when it is allocated, so a cache that does not fit fails the load by itself; macOS's free
+ * memory figure leaves out the cached and compressible pages it can give, far below what fits.
+ */
+function hostMemoryToCheck(): number | undefined {
+  return process.platform === 'linux' ? (process.availableMemory?.() ?? freemem()) : undefined;
+}
+
 /** Rejects with RerankError (MODEL_LOAD_FAILED, NATIVE_UNAVAILABLE). */
 export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranker> {
   const addon = nativeModule();
@@ -41,10 +52,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       pack: !(valid.reproducible ?? !onGpu),
       kvStreams: valid.kvStreams,
       devices,
-      // llama.cpp writes the whole KV cache when it creates it: one larger than this would end
-      // the process (the OOM killer) instead of failing the load. availableMemory counts a
-      // container's limit (Node 20.13+).
-      hostMemoryBytes: process.availableMemory?.() ?? freemem(),
+      hostMemoryBytes: hostMemoryToCheck(),
     });
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');

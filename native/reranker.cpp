@@ -51,18 +51,28 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
   if (!r->model_) throw loadError("failed to load " + o.path);
 
-  // The GPU devices holding layers (mp.devices, else every GPU llama.cpp finds)
+  // The GPU devices holding layers: mp.devices, else those llama.cpp takes (llama.cpp's
+  // llama_model_load_from_file: every discrete GPU, else the integrated ones)
   std::vector<ggml_backend_dev_t> used;
   if (mp.devices) {
     for (auto* d = mp.devices; *d; ++d) used.push_back(*d);
   } else {
+    std::vector<ggml_backend_dev_t> integrated;
     for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
       ggml_backend_dev_t d = ggml_backend_dev_get(i);
-      if (ggml_backend_dev_type(d) != GGML_BACKEND_DEVICE_TYPE_CPU) used.push_back(d);
+      if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU) used.push_back(d);
+      if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU) integrated.push_back(d);
     }
+    if (used.empty()) used = integrated;
   }
   const int32_t layers = llama_model_n_layer(r->model_.get());
   const int32_t gpuLayers = used.empty() ? 0 : std::min(mp.n_gpu_layers, layers + 1);
+  // llama.cpp offloads the last gpuLayers - 1 repeating layers and the output layer; a layer's KV
+  // cells and weights stay with it. An integrated GPU's memory is the host's.
+  const bool onIntegrated = !used.empty() && std::all_of(used.begin(), used.end(), [](ggml_backend_dev_t d) {
+    return ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU;
+  });
+  const int32_t layersInHost = onIntegrated ? layers : std::min(std::max(layers + 1 - gpuLayers, 0), layers);
 
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
   r->capture_ = std::make_unique<HiddenCapture>();
@@ -105,7 +115,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   }
   // A layer's KV cells follow the layer: offloaded ones are on the GPU, the rest in host memory.
   const KvLayout kv = kvLayout(r->model_.get(), cp.n_ctx, streams, cp.type_k);
-  checkHostMemory(kv, std::max(0, layers - gpuLayers), llama_model_size(r->model_.get()), o.hostMemoryBytes, streams > 0);
+  checkHostMemory(kv, layersInHost, llama_model_size(r->model_.get()), o.hostMemoryBytes, streams > 0);
   clearLastLlamaError();
   r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
   if (!r->ctx_) throw loadError("failed to create a context for " + o.path);

@@ -6,13 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { callsIn, readApiTrace } from '../bench/gpu-timeline.js';
+import { CAPTURED_LAUNCH, callsIn, readApiTrace } from '../bench/gpu-timeline.js';
 import { packageRoot } from '../models/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cuda-api-trace-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// The runtime: each call leaves a mark the caller checks, and cudaMalloc sleeps 2 ms.
+// The runtime and the driver: each call leaves a mark the caller checks, and cudaMalloc sleeps 2 ms.
 const FAKE_CUDART = `
 #include <stddef.h>
 #include <time.h>
@@ -25,27 +25,44 @@ int cudaMalloc(void** p, size_t n) {
 }
 int cudaFree(void* p) { return p == (void*)0x1040 ? 0 : 7; }
 int cudaStreamSynchronize(void* s) { return s == (void*)0x5 ? 0 : 7; }
-int cudaLaunchKernel(const void* f, dim3 g, dim3 b, void** a, size_t sh, void* s) {
-  return (int)(g.x + g.y + g.z + b.x + b.y + b.z + sh) + (a == NULL ? 0 : 100) + (f == (void*)0x9 && s == (void*)0x5 ? 0 : 1000);
+int __cudaLaunchKernel(void* k, dim3 g, dim3 b, void** a, size_t sh, void* s) {
+  return (int)(g.x + g.y + g.z + b.x + b.y + b.z + sh) + (a == NULL ? 0 : 100) + (k == (void*)0x9 && s == (void*)0x5 ? 0 : 1000);
+}
+int cudaStreamBeginCapture(void* s, int mode) { return s == (void*)0x5 && mode == 2 ? 0 : 7; }
+int cudaStreamEndCapture(void* s, void** graph) { *graph = (void*)0x77; return s == (void*)0x5 ? 0 : 7; }
+`;
+const FAKE_DRIVER = `
+int cuMemCreate(unsigned long long* h, unsigned long n, const void* prop, unsigned long long flags) {
+  *h = 0xabc; return n == 0x200000 && prop == (void*)0x8 && flags == 0 ? 0 : 7;
 }
 `;
-// The library calling it, like ggml-cuda: linked against the runtime, checks every answer.
+// The library calling them, like ggml-cuda: linked against both, checks every answer. Its kernels
+// are launched as nvcc's <<<>>> launches them, two of them while a graph is captured.
 const BACKEND = `
 #include <stddef.h>
 typedef struct { unsigned x, y, z; } dim3;
 int cudaMalloc(void** p, size_t n);
 int cudaFree(void* p);
 int cudaStreamSynchronize(void* s);
-int cudaLaunchKernel(const void* f, dim3 g, dim3 b, void** a, size_t sh, void* s);
+int __cudaLaunchKernel(void* k, dim3 g, dim3 b, void** a, size_t sh, void* s);
+int cudaStreamBeginCapture(void* s, int mode);
+int cudaStreamEndCapture(void* s, void** graph);
+int cuMemCreate(unsigned long long* h, unsigned long n, const void* prop, unsigned long long flags);
+static int launch(unsigned i) {
+  dim3 g = {i, 2, 3}, b = {4, 5, 6};
+  return __cudaLaunchKernel((void*)0x9, g, b, NULL, 7, (void*)0x5) == (int)(i + 27);
+}
 int run(void) {
   void* p = NULL;
   for (size_t n = 0x20; n <= 0x40; n += 0x10) if (cudaMalloc(&p, n) != 0 || p != (void*)(0x1000 + n)) return 1;
   if (cudaFree(p) != 0) return 2;
-  for (unsigned i = 0; i < 5; i++) {
-    dim3 g = {i, 2, 3}, b = {4, 5, 6};
-    if (cudaLaunchKernel((void*)0x9, g, b, NULL, 7, (void*)0x5) != (int)(i + 27)) return 3;
-  }
+  for (unsigned i = 0; i < 5; i++) if (!launch(i)) return 3;
   for (int i = 0; i < 2; i++) if (cudaStreamSynchronize((void*)0x5) != 0) return 4;
+  void* graph = NULL;
+  if (cudaStreamBeginCapture((void*)0x5, 2) != 0 || !launch(1) || !launch(2)) return 5;
+  if (cudaStreamEndCapture((void*)0x5, &graph) != 0 || graph != (void*)0x77 || !launch(3)) return 6;
+  unsigned long long h = 0;
+  if (cuMemCreate(&h, 0x200000, (void*)0x8, 0) != 0 || h != 0xabc) return 7;
   return 0;
 }
 `;
@@ -64,12 +81,14 @@ int main(int argc, char** argv) {
 function build(): { main: string; backend: string; tracer: string } {
   const cc = (...a: string[]) => execFileSync('cc', a, { cwd: dir, stdio: 'pipe' });
   writeFileSync(join(dir, 'cudart.c'), FAKE_CUDART);
+  writeFileSync(join(dir, 'driver.c'), FAKE_DRIVER);
   writeFileSync(join(dir, 'backend.c'), BACKEND);
   writeFileSync(join(dir, 'main.c'), MAIN);
   cc('-shared', '-fPIC', '-o', 'libcudart.so.13', '-Wl,-soname,libcudart.so.13', 'cudart.c');
-  cc('-shared', '-fPIC', '-o', 'libbackend.so', 'backend.c', './libcudart.so.13', '-Wl,-rpath,$ORIGIN');
+  cc('-shared', '-fPIC', '-o', 'libcuda.so.1', '-Wl,-soname,libcuda.so.1', 'driver.c');
+  cc('-shared', '-fPIC', '-o', 'libbackend.so', 'backend.c', './libcudart.so.13', './libcuda.so.1', '-Wl,-rpath,$ORIGIN');
   cc('-o', 'main', 'main.c', '-ldl');
-  cc('-O2', '-shared', '-fPIC', '-o', 'cuda-api-trace.so', join(packageRoot, 'bench', 'gpu', 'cuda-api-trace.c'), '-ldl');
+  cc('-O2', '-shared', '-fPIC', '-o', 'cuda-api-trace.so', join(packageRoot, 'bench', 'gpu', 'cuda-api-trace.c'), '-ldl', '-lpthread');
   return { main: join(dir, 'main'), backend: join(dir, 'libbackend.so'), tracer: join(dir, 'cuda-api-trace.so') };
 }
 
@@ -81,10 +100,13 @@ describe('cuda-api-trace', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0); // every answer the library checked came through unchanged
 
-    const rows = readApiTrace(readFileSync(trace, 'utf8'));
+    const rows = readApiTrace(readFileSync(`${trace}.${run.pid}`, 'utf8')); // the process's own file
     const calls = callsIn(rows, 0, Number.MAX_SAFE_INTEGER);
     const count = Object.fromEntries(calls.map((c) => [c.name, c.calls]));
-    expect(count).toEqual({ cudaMalloc: 3, cudaFree: 1, cudaLaunchKernel: 5, cudaStreamSynchronize: 2 });
+    expect(count).toEqual({
+      cudaMalloc: 3, cudaFree: 1, __cudaLaunchKernel: 6, cudaStreamSynchronize: 2,
+      cudaStreamBeginCapture: 1, [CAPTURED_LAUNCH]: 2, cudaStreamEndCapture: 1, cuMemCreate: 1,
+    });
     // durations are the calls' own: cudaMalloc sleeps 2 ms each time, and comes first (most time)
     expect(calls[0].name).toBe('cudaMalloc');
     expect(calls[0].ms).toBeGreaterThanOrEqual(6);

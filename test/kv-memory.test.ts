@@ -59,7 +59,8 @@ describe('host memory', () => {
     fits.dispose();
   });
 
-  it("Reranker.load measures the process's available memory: refused with MODEL_LOAD_FAILED, and the next load ranks", async () => {
+  // Linux only: elsewhere an allocation that does not fit fails by itself (lib/load-native.ts)
+  it.runIf(process.platform === 'linux')("Reranker.load measures the process's available memory: refused with MODEL_LOAD_FAILED, and the next load ranks", async () => {
     const available = 160 * MiB;
     const spy = vi.spyOn(process, 'availableMemory').mockReturnValue(available);
     try {

@@ -43,7 +43,7 @@ if [ -s bench/gpu/libggml-cuda-legacy.so.xz ]; then
   mkdir -p /tmp/legacy-pool && unxz_to bench/gpu/libggml-cuda-legacy.so.xz /tmp/legacy-pool/libggml-cuda.so && legacy=/tmp/legacy-pool/libggml-cuda.so
 fi
 tracer=$PWD/bench/gpu/cuda-api-trace.so
-[ -s "$tracer" ] || cc -O2 -shared -fPIC -o "$tracer" bench/gpu/cuda-api-trace.c -ldl || tracer=""
+[ -s "$tracer" ] || cc -O2 -shared -fPIC -o "$tracer" bench/gpu/cuda-api-trace.c -ldl -lpthread || tracer=""
 # doctor --json names the backend models load onto: cuda when the library loads and computes here
 loads_cuda() {
   LLAMA_RERANK_BACKEND_PATH=$1 node dist/lib/cli/main.js doctor --json 2>/dev/null \
@@ -61,7 +61,9 @@ if [ "$BACKEND" = cuda ] && ! loads_cuda "${LLAMA_RERANK_BACKEND_PATH:-}"; then
   if [ -n "$legacy" ] && loads_cuda "$legacy"; then
     echo "== measuring the legacy-pool build instead"
     export LLAMA_RERANK_BACKEND_PATH=$legacy; legacy=""
-    for d in node_modules/@node-llama-cpp/linux-x64-cuda/bins/*/; do cp "$LLAMA_RERANK_BACKEND_PATH" "$d"; done
+    for d in node_modules/@node-llama-cpp/linux-x64-cuda/bins/*/; do [ -d "$d" ] && cp "$LLAMA_RERANK_BACKEND_PATH" "$d"; done
+  else
+    echo "== no CUDA library loads here: stopping before the GPU steps (device time is short)"; exit 4
   fi
 fi
 echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; API tracer: ${tracer:-none}"
@@ -81,6 +83,7 @@ trace=(); [ -n "$tracer" ] && trace=(--api-trace "$tracer")
 step profile 90 node dist/bench/profile.js --backend "$BACKEND" --out "$OUT/profile-g100.md" "${trace[@]}"
 # the same request's CUDA calls on the legacy pool, appended to the same file (8 files come back at most)
 if [ -n "$legacy" ] && [ -n "$tracer" ]; then
+  rm -f /tmp/profile-legacy.md
   step profile-legacy 40 env LLAMA_RERANK_BACKEND_PATH="$legacy" node dist/bench/profile.js --backend "$BACKEND" \
     --out /tmp/profile-legacy.md --api-trace "$tracer" --no-kernels
   [ -s /tmp/profile-legacy.md ] && { printf '\n\n## The legacy-pool build (GGML_CUDA_NO_VMM)\n\n'; cat /tmp/profile-legacy.md; } >> "$OUT/profile-g100.md"

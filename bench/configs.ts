@@ -31,7 +31,7 @@ export const CONFIGS = {
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
   // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's
-  // first figures came from such a build.
+  // first figures most likely came from such a build (the workplace's recipe could link no other).
   'pool-legacy': {
     env: { LLAMA_RERANK_BACKEND_PATH: process.env.LLAMA_RERANK_LEGACY_POOL_LIBRARY ?? '' },
     what: "CUDA library built with GGML_CUDA_NO_VMM (ggml's legacy memory pool, cudaMalloc as buffers grow)",

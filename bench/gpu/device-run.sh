@@ -34,14 +34,11 @@ step() {
 }
 
 # The CUDA library remote.sh names is the one users get, linked with the driver for ggml's VMM memory
-# pool (bench/gpu/README.md); a GGML_CUDA_NO_VMM build of it (the legacy pool), packed beside this
-# script, runs as the bench's pool-legacy configuration and in the profile. The preloaded CUDA API
-# tracer (cuda-api-trace.c) is built here if it was not packed built.
-unxz_to() { python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$1" "$2"; }
-legacy=""
-if [ -s bench/gpu/libggml-cuda-legacy.so.xz ]; then
-  mkdir -p /tmp/legacy-pool && unxz_to bench/gpu/libggml-cuda-legacy.so.xz /tmp/legacy-pool/libggml-cuda.so && legacy=/tmp/legacy-pool/libggml-cuda.so
-fi
+# pool (bench/gpu/README.md); a GGML_CUDA_NO_VMM build of it (the legacy pool), when the call before
+# unpacked it (legacy-pool.sh), runs as the bench's pool-legacy configuration and in the profile. The
+# preloaded CUDA API tracer (cuda-api-trace.c) is built here if it was not packed built.
+legacy=/tmp/legacy-pool/libggml-cuda.so
+[ -s "$legacy" ] || legacy=""
 tracer=$PWD/bench/gpu/cuda-api-trace.so
 [ -s "$tracer" ] || cc -O2 -shared -fPIC -o "$tracer" bench/gpu/cuda-api-trace.c -ldl -lpthread || tracer=""
 # doctor --json names the backend models load onto: cuda when the library loads and computes here

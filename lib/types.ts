@@ -128,6 +128,8 @@ export interface ModelInfo {
   kvStreams: number;
   /** The KV cache's size in bytes, from contextSize, kvStreams, kvType and the model's shape. */
   kvCacheBytes: number;
+  /** Its share on the CPU: the cells of the layers not offloaded to a GPU (all of them without one). */
+  kvCacheCpuBytes: number;
 }
 
 export interface DeviceInfo {

@@ -146,6 +146,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("pack", i.pack);
   o.Set("kvStreams", i.kvStreams);
   o.Set("kvCacheBytes", static_cast<double>(i.kvCacheBytes));
+  o.Set("kvCacheCpuBytes", static_cast<double>(i.kvCacheCpuBytes));
   return o;
 }
 

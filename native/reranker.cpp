@@ -72,7 +72,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   const bool onIntegrated = !used.empty() && std::all_of(used.begin(), used.end(), [](ggml_backend_dev_t d) {
     return ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU;
   });
-  const int32_t layersInHost = onIntegrated ? layers : std::min(std::max(layers + 1 - gpuLayers, 0), layers);
+  const int32_t layersOnCpu = std::min(std::max(layers + 1 - gpuLayers, 0), layers);
+  const int32_t layersInHost = onIntegrated ? layers : layersOnCpu;
 
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
   r->capture_ = std::make_unique<HiddenCapture>();
@@ -151,6 +152,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.pack = o.pack;
   info.kvStreams = streams;
   info.kvCacheBytes = kv.bytes();
+  info.kvCacheCpuBytes = kv.bytesOfLayers(layersOnCpu);
   info.backend = "CPU";
   info.gpuLayers = gpuLayers;
   for (auto* d : used) info.devices.push_back(ggml_backend_dev_name(d));

@@ -103,6 +103,7 @@ struct ModelInfo {
   bool pack = false;
   uint32_t kvStreams = 0;
   uint64_t kvCacheBytes = 0;
+  uint64_t kvCacheCpuBytes = 0;  // the share of the layers not offloaded to a GPU
 };
 
 class Reranker {

@@ -15,18 +15,20 @@ const hasVulkanDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d
 interface RunResult {
   backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string; devices?: string[] }[] };
   scores?: Record<string, number[]>;
-  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[]; kvStreams: number }>;
+  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[]; kvStreams: number; kvCacheBytes: number; kvCacheCpuBytes: number }>;
   error?: { code: string; message: string };
 }
 
-function run(env: Record<string, string>, gpus: string[] = []): RunResult {
-  const out = execFileSync(process.execPath, [script, tinyModel('rank'), ...gpus], {
+function run(env: Record<string, string>, gpus: string[] = []): RunResult & { stderr: string } {
+  const child = spawnSync(process.execPath, [script, tinyModel('rank'), ...gpus], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.status !== 0) throw new Error(`the fixture exited with ${child.status ?? child.signal}: ${child.stderr}`);
   // the last line that is the fixture's answer (a test below makes the process print more)
-  return JSON.parse(out.trim().split('\n').filter((l) => /^\{"(backends|error)"/.test(l)).pop()!);
+  const answer = JSON.parse(child.stdout.trim().split('\n').filter((l) => /^\{"(backends|error)"/.test(l)).pop()!) as RunResult;
+  return { ...answer, stderr: child.stderr };
 }
 
 // a folder of fake backend libraries for one test, removed after it
@@ -104,6 +106,23 @@ describe('backend choice', () => {
     const r = run({ ...vulkanEnv, GGML_VK_DISABLE_F16: '1' }, ['auto:streams', 'cpu']);
     expect(r.info!['auto:streams']).toMatchObject({ backend: 'Vulkan', kvStreams: 4 });
     expect(maxDiff(r, 'auto:streams')).toBeLessThan(2e-3);
+  });
+
+  it.skipIf(!vulkan)("a partial offload keeps the KV cells of the layers llama.cpp leaves on the CPU: kvCacheCpuBytes is its CPU KV buffer", () => {
+    // gpuLayers n puts the output layer and the last n - 1 layers on the GPU (the tiny model has 2)
+    const loads = ['auto:layers1', 'auto:layers2', 'auto:layers3'];
+    const r = run({ ...vulkanEnv, GGML_VK_DISABLE_F16: '1', LLAMA_RERANK_VERBOSE: '1' }, loads);
+    // llama.cpp's report of each load: "load_tensors: offloaded 2/3 layers to GPU", then a line per
+    // KV buffer, "llama_kv_cache:        CPU KV buffer size =     1.38 MiB"
+    const reports = r.stderr.split('load_tensors: offloaded ').slice(1);
+    expect(reports).toHaveLength(loads.length);
+    const cpuMiB = reports.map((text) => Number(/llama_kv_cache: +CPU KV buffer size = +([\d.]+) MiB/.exec(text)?.[1] ?? 0));
+    expect(cpuMiB[0]).toBeGreaterThan(0);
+    expect(cpuMiB[2]).toBe(0);
+    loads.forEach((load, i) => {
+      expect(r.info![load].kvCacheCpuBytes / 2 ** 20).toBeCloseTo(cpuMiB[i], 2);
+    });
+    expect(r.info!['auto:layers2'].kvCacheCpuBytes).toBe(r.info!['auto:layers2'].kvCacheBytes / 2);
   });
 
   it.skipIf(!vulkan)("Vulkan with its default FP16 shaders stays within 5e-3 of the CPU", () => {

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "kv_memory.h"
+#include "layer_placement.h"
 #include "model_check.h"
 #include "pair_decoder.h"
 #include "stream_decoder.h"
@@ -51,29 +52,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
   if (!r->model_) throw loadError("failed to load " + o.path);
 
-  // The GPU devices holding layers: mp.devices, else those llama.cpp takes (llama.cpp's
-  // llama_model_load_from_file: every discrete GPU, else the integrated ones)
-  std::vector<ggml_backend_dev_t> used;
-  if (mp.devices) {
-    for (auto* d = mp.devices; *d; ++d) used.push_back(*d);
-  } else {
-    std::vector<ggml_backend_dev_t> integrated;
-    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
-      ggml_backend_dev_t d = ggml_backend_dev_get(i);
-      if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU) used.push_back(d);
-      if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU) integrated.push_back(d);
-    }
-    if (used.empty()) used = integrated;
-  }
+  const LayerPlacement placed = placeLayers(r->model_.get(), mp);
   const int32_t layers = llama_model_n_layer(r->model_.get());
-  const int32_t gpuLayers = used.empty() ? 0 : std::min(mp.n_gpu_layers, layers + 1);
-  // llama.cpp offloads the last gpuLayers - 1 repeating layers and the output layer; a layer's KV
-  // cells and weights stay with it. An integrated GPU's memory is the host's.
-  const bool onIntegrated = !used.empty() && std::all_of(used.begin(), used.end(), [](ggml_backend_dev_t d) {
-    return ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_IGPU;
-  });
-  const int32_t layersOnCpu = std::min(std::max(layers + 1 - gpuLayers, 0), layers);
-  const int32_t layersInHost = onIntegrated ? layers : layersOnCpu;
 
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
   r->capture_ = std::make_unique<HiddenCapture>();
@@ -114,9 +94,10 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.cb_eval = &HiddenCapture::onEval;
     cp.cb_eval_user_data = r->capture_.get();
   }
-  // A layer's KV cells follow the layer: offloaded ones are on the GPU, the rest in host memory.
+  // The cells and weights of layers on the CPU, or on an integrated GPU, are in host memory.
   const KvLayout kv = kvLayout(r->model_.get(), cp.n_ctx, streams, cp.type_k);
-  checkHostMemory(kv, layersInHost, llama_model_size(r->model_.get()), o.hostMemoryBytes, streams > 0);
+  checkHostMemory(kv, placed.integrated ? layers : placed.layersOnCpu, llama_model_size(r->model_.get()), o.hostMemoryBytes,
+                  streams > 0);
   clearLastLlamaError();
   r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
   if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
@@ -152,11 +133,13 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.pack = o.pack;
   info.kvStreams = streams;
   info.kvCacheBytes = kv.bytes();
-  info.kvCacheCpuBytes = kv.bytesOfLayers(layersOnCpu);
+  info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
-  info.gpuLayers = gpuLayers;
-  for (auto* d : used) info.devices.push_back(ggml_backend_dev_name(d));
-  if (!used.empty() && info.gpuLayers > 0) info.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(used[0]));
+  info.gpuLayers = placed.gpuLayers;
+  for (auto* d : placed.devices) info.devices.push_back(ggml_backend_dev_name(d));
+  if (!placed.devices.empty() && info.gpuLayers > 0) {
+    info.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(placed.devices[0]));
+  }
   return r;
 }
 

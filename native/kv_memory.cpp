@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "model_meta.h"
+
 namespace rerank {
 namespace {
 
@@ -11,11 +13,7 @@ constexpr uint64_t kCellPad = 256;  // llama.cpp's GGML_PAD of n_ctx and of each
 uint64_t pad(uint64_t n) { return (n + kCellPad - 1) / kCellPad * kCellPad; }
 
 // An integer of the model's metadata (a GGUF key), or 0 when it has none.
-int64_t metaInt(const llama_model* model, const std::string& key) {
-  char buf[64] = {0};
-  if (llama_model_meta_val_str(model, key.c_str(), buf, sizeof buf) < 0) return 0;
-  return std::strtoll(buf, nullptr, 10);
-}
+int64_t metaInt(const llama_model* model, const std::string& key) { return std::strtoll(metaString(model, key).c_str(), nullptr, 10); }
 
 std::string size(uint64_t bytes) {
   char s[32];
@@ -43,12 +41,11 @@ KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggm
   kv.cellsPerStream = streams == 0 ? pad(nCtx) : pad(pad(nCtx) / streams);
   kv.layers = llama_model_n_layer(model);
   // Head sizes as llama.cpp reads them: <arch>.attention.key_length / value_length, else n_embd / n_head
-  char arch[64] = {0};
-  llama_model_meta_val_str(model, "general.architecture", arch, sizeof arch);
+  const std::string arch = metaString(model, "general.architecture");
   const int64_t heads = llama_model_n_head(model);
   const int64_t fallback = heads > 0 ? llama_model_n_embd(model) / heads : 0;
-  int64_t k = metaInt(model, std::string(arch) + ".attention.key_length");
-  int64_t v = metaInt(model, std::string(arch) + ".attention.value_length");
+  int64_t k = metaInt(model, arch + ".attention.key_length");
+  int64_t v = metaInt(model, arch + ".attention.value_length");
   if (k <= 0) k = fallback;
   if (v <= 0) v = fallback;
   kv.valuesPerCell = static_cast<uint64_t>(llama_model_n_head_kv(model)) * static_cast<uint64_t>(k + v);

@@ -9,6 +9,7 @@
 
 #include "ggml.h"
 #include "gguf.h"
+#include "model_meta.h"
 
 #ifndef _WIN32
 #include <sys/types.h>  // off_t
@@ -16,12 +17,6 @@
 
 namespace rerank {
 namespace {
-
-std::string metaString(const llama_model* model, const char* key) {
-  char buf[256];
-  const int32_t n = llama_model_meta_val_str(model, key, buf, sizeof buf);
-  return n < 0 ? std::string() : std::string(buf);
-}
 
 // The id of a word that must be a single token, or LLAMA_TOKEN_NULL.
 llama_token singleToken(const llama_vocab* vocab, const std::string& word) {
@@ -108,7 +103,7 @@ ScoreHead ScoreHead::detect(const llama_model* model, const std::string& path) {
   // llama.cpp's converter marks a reranker with RANK pooling and classifier labels; a causal-LM
   // conversion has neither and is scored from the logits of "yes" and "no".
   const char* l0 = llama_model_cls_label(model, 0);
-  const bool rankPooling = metaString(model, (arch + ".pooling_type").c_str()) == "4";  // LLAMA_POOLING_TYPE_RANK
+  const bool rankPooling = metaString(model, arch + ".pooling_type") == "4";  // LLAMA_POOLING_TYPE_RANK
   if (!l0 && !rankPooling) return head;
 
   const char* l1 = llama_model_cls_label(model, 1);

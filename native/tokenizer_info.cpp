@@ -1,11 +1,12 @@
 #include "tokenizer_info.h"
 
+#include "model_meta.h"
+
 namespace rerank {
 
 TokenizerInfo describeTokenizer(const llama_model* model) {
   TokenizerInfo info;
-  char pre[64] = {0};
-  if (llama_model_meta_val_str(model, "tokenizer.ggml.pre", pre, sizeof pre) >= 0) info.pre = pre;
+  info.pre = metaString(model, "tokenizer.ggml.pre");
   const llama_vocab* vocab = llama_model_get_vocab(model);
   for (llama_token t = 0; t < llama_vocab_n_tokens(vocab); t++) {
     // llama.cpp also marks some user-defined tokens control (the FIM tokens): those stay text.

@@ -164,10 +164,9 @@ describe('llama-rerank pull, and model names in the command line', () => {
 });
 
 describe('llama-rerank serve', () => {
-  it('serves the hosted example with the API key from the environment, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--model', model, '--port', '0'], {
-      env: { ...process.env, LLAMA_RERANK_API_KEY: 'k3y' },
-    });
+  /** `serve` on the tiny model, once it is ready. */
+  async function startServe(env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--model', model, '--port', '0'], { env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -178,6 +177,11 @@ describe('llama-rerank serve', () => {
       });
       child.on('close', () => reject(new Error(`serve exited: ${stderr}`)));
     });
+    return { child, exited, url, stderr: () => stderr };
+  }
+
+  it('serves the hosted example with the API key from the environment, and stops cleanly on SIGTERM', async () => {
+    const { child, exited, url, stderr } = await startServe({ LLAMA_RERANK_API_KEY: 'k3y' });
     const body = JSON.stringify(hostedExample.request);
     const call = (key?: string) =>
       fetch(`${url}/v1/rerank`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) } });
@@ -187,7 +191,31 @@ describe('llama-rerank serve', () => {
     expect((await ok.json()).results).toHaveLength(5);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(stderr).toContain('stopped');
+    expect(stderr()).toContain('stopped');
+  });
+
+  it('fetch() reads the 413 of a body over the limit and the 400 of a body that is not its encoding', async () => {
+    // The server used to close the connection while the client was still sending the body, and
+    // fetch() failed with EPIPE instead of reading the answer. Another process than the client's:
+    // within one, the client reads before the reset comes.
+    const { child, exited, url } = await startServe();
+    try {
+      const big = JSON.stringify({ query: 'q', documents: ['x'.repeat(9 << 20)] }); // over the 8 MiB default
+      const notGzip = JSON.stringify({ query: 'q', documents: ['x'.repeat(4 << 20)] });
+      for (let i = 0; i < 3; i++) {
+        const tooLarge = await fetch(`${url}/v1/rerank`, { method: 'POST', body: big });
+        expect(tooLarge.status).toBe(413);
+        expect((await tooLarge.json()).error.code).toBe('BODY_TOO_LARGE');
+        const bad = await fetch(`${url}/v1/rerank`, { method: 'POST', body: notGzip, headers: { 'content-encoding': 'gzip' } });
+        expect(bad.status).toBe(400);
+        expect((await bad.json()).error.message).toMatch(/not valid gzip/);
+      }
+      const ok = await fetch(`${url}/v1/rerank`, { method: 'POST', body: JSON.stringify({ query: 'q', documents: ['a'] }) });
+      expect(ok.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
 

@@ -55,7 +55,8 @@ describe("Cohere's client against POST /v2/rerank", () => {
     const long = `${documents[3]} `.repeat(20);
     const max = 12;
     const res = await client().rerank({ model: 'm', query, documents: [long, documents[0]], maxTokensPerDoc: max });
-    const cut = await Promise.all([long, documents[0]].map((d) => truncateToTokens((t) => reranker.tokenize(t), d, max)));
+    const count = async (t: string, limit: number) => (await reranker.tokenize(t, { maxTokens: limit })).length;
+    const cut = await Promise.all([long, documents[0]].map((d) => truncateToTokens(count, d, max)));
     expect(cut[0].length).toBeLessThan(long.length);
     const expected = await reranker.rerank({ query, documents: cut });
     expect(res.results.map((r) => [r.index, r.relevanceScore])).toEqual(expected.results.map((r) => [r.index, r.relevance_score]));
@@ -109,22 +110,52 @@ describe("Cohere's v1 client against POST /v1/rerank", () => {
 });
 
 describe('truncateToTokens', () => {
+  const tokenize = (t: string) => reranker.tokenize(t);
+  /** Counts as the server does (up to `limit`), and keeps every limit it was asked for. */
+  const counter = (limits: number[] = []) => async (t: string, limit: number) => {
+    limits.push(limit);
+    return (await reranker.tokenize(t, { maxTokens: limit })).length;
+  };
+
   it('keeps the longest prefix of at most n tokens, and short texts untouched', async () => {
-    const tokenize = (t: string) => reranker.tokenize(t);
+    const count = counter();
     const text = 'Washington, D.C. is the capital of the United States. 🇺🇸 Its name honours George Washington.';
     for (const max of [1, 5, 9, 17]) {
-      const cut = await truncateToTokens(tokenize, text, max);
+      const cut = await truncateToTokens(count, text, max);
       expect(text.startsWith(cut)).toBe(true);
       expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
       const nextCodePoint = String.fromCodePoint(text.codePointAt(cut.length)!);
       expect((await tokenize(cut + nextCodePoint)).length).toBeGreaterThan(max);
     }
-    expect(await truncateToTokens(tokenize, text, 1000)).toBe(text);
+    expect(await truncateToTokens(count, text, 1000)).toBe(text);
     // Long texts: the answer is found beyond the first place looked at, and before it.
     for (const [long, max] of [['a'.repeat(3000), 40], ['word '.repeat(600), 300]] as const) {
-      const cut = await truncateToTokens(tokenize, long, max);
+      const cut = await truncateToTokens(count, long, max);
       expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
       expect((await tokenize(long.slice(0, cut.length + 1))).length).toBeGreaterThan(max);
     }
+  });
+
+  it('counts at most n + 1 tokens at each step, however long the text', async () => {
+    // 4 MiB of spaces: 128 characters a token, so the first look (8 characters a token) fits and
+    // the search runs over megabytes of prefixes.
+    const spaces = ' '.repeat(4 << 20);
+    const limits: number[] = [];
+    const cut = await truncateToTokens(counter(limits), spaces, 50);
+    expect((await tokenize(cut)).length).toBeLessThanOrEqual(50);
+    expect((await tokenize(spaces.slice(0, cut.length + 1))).length).toBeGreaterThan(50);
+    expect(limits.length).toBeGreaterThan(10);
+    expect(new Set(limits)).toEqual(new Set([51]));
+  });
+
+  it('stops when the signal aborts (the client left)', async () => {
+    const ctl = new AbortController();
+    const limits: number[] = [];
+    const count = async (t: string, limit: number) => {
+      if (limits.push(limit) === 3) ctl.abort();
+      return counter()(t, limit);
+    };
+    await expect(truncateToTokens(count, 'word '.repeat(5000), 100, ctl.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(limits).toHaveLength(3);
   });
 });

@@ -66,6 +66,16 @@ describe('POST /v1/rerank', () => {
     expect(res.json().results[0].document.text).toBe(req.documents[res.json().results[0].index]);
   });
 
+  it('reads null as unset in every optional field, as Python clients send None', async () => {
+    const req = exampleRequest();
+    const nulls = { model: null, top_n: null, return_documents: null, instruction: null, truncate: null, max_chunks_per_doc: null };
+    const res = await post(s, { query: req.query, documents: req.documents, ...nulls });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(await reranker.rerank({ query: req.query, documents: req.documents }));
+    expectError(await post(s, { ...req, truncate: 'no' }), 422, 'INVALID_REQUEST', 'truncate');
+    expect(res.json().error).toBeUndefined();
+  });
+
   it('serves /rerank too, and reads the body as JSON whatever its Content-Type (curl -d)', async () => {
     const body = JSON.stringify({ query: 'q', documents: ['a', 'b'] });
     const form = await s.app.inject({ method: 'POST', url: '/rerank', payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
@@ -352,6 +362,18 @@ describe('HTTP at the socket level', () => {
       expectShape(res, 400, 'BAD_REQUEST');
       expect(res.ended, what).toBe('closed');
     }
+  });
+
+  it('a malformed request pipelined after a valid one: the valid one is answered first, then the 400', async () => {
+    const body = JSON.stringify({ query: 'q', documents: Array.from({ length: 40 }, (_, i) => `document ${i} ${'lorem ipsum '.repeat(20)}`) });
+    const res = await rawExchange(port, rawRequest('POST', '/v1/rerank', body) + 'GARBAGE / HTTP/1.1\r\nhost: a\r\n\r\n', {
+      untilClosed: true,
+      waitMs: 20_000,
+    });
+    expect(res.ended).toBe('closed');
+    // The 400 follows the 200's body at once (no line break between them).
+    expect(res.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+    expect(res.json.results).toHaveLength(40);
   });
 
   it('431 for headers over the limit, 415 for a Content-Type that does not parse, in the same shape', async () => {

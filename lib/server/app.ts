@@ -6,7 +6,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOp
 import { RerankError } from '../errors.js';
 import type { Reranker } from '../reranker.js';
 import type { RerankRequest, RerankResponse } from '../types.js';
-import { readBodiesAsJson } from './body.js';
+import { keepConnectionAfterRefusedBody, readBodiesAsJson } from './body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { COHERE_RERANK_ROUTE, registerCohereRoutes } from './cohere.js';
 import { clientGoneSignal, onSettled } from './connection.js';
@@ -168,6 +168,7 @@ export function buildServer(options: ServerOptions): RerankServer {
   });
 
   app.setErrorHandler((err, request, reply) => {
+    keepConnectionAfterRefusedBody(request, reply);
     const [status, body] = toErrorResponse(err as Error);
     if (status >= 500 && status !== 503) request.log.error(err);
     if (status === 401) reply.header('www-authenticate', 'Bearer');
@@ -188,13 +189,18 @@ export function buildServer(options: ServerOptions): RerankServer {
   }));
 
   /** Every rerank route's one path to the model. */
-  const score = async (reply: FastifyReply, body: RerankRequest): Promise<RerankResponse> => {
-    // A client that hangs up drops its request from the queue instead of leaving work behind.
-    return metrics.rerank(reranker!, { ...body, signal: clientGoneSignal(reply.request.raw, reply.raw) });
-  };
+  // A client that hangs up drops its request from the queue instead of leaving work behind.
+  const clientGone = (reply: FastifyReply) => clientGoneSignal(reply.request.raw, reply.raw);
+  const score = async (reply: FastifyReply, body: RerankRequest, signal = clientGone(reply)): Promise<RerankResponse> =>
+    metrics.rerank(reranker!, { ...body, signal });
   const rerankRoute = (request: FastifyRequest, reply: FastifyReply) => score(reply, request.body as RerankRequest);
   for (const url of HOSTED_RERANK_ROUTES) app.post(url, { schema: { body: rerankBodySchema(limits.maxDocuments) } }, rerankRoute);
-  registerCohereRoutes(app, { maxDocuments: limits.maxDocuments, score, tokenize: (text) => reranker!.tokenize(text) });
+  registerCohereRoutes(app, {
+    maxDocuments: limits.maxDocuments,
+    clientGone,
+    score,
+    countTokens: async (text, limit) => (await reranker!.tokenize(text, { maxTokens: limit })).length,
+  });
 
   let closed: Promise<void> | undefined;
   const shutdown = () => {

@@ -5,7 +5,7 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
@@ -38,7 +38,15 @@ function decoded(request: FastifyRequest, payload: Readable): Readable {
     });
     return decoder;
   });
-  const out = pipeline([payload, ...decoders] as unknown as [Readable, NodeJS.ReadWriteStream], () => {}) as unknown as Readable & {
+  // The request itself stays out of the pipeline: pipeline() would destroy it, and so the socket,
+  // on a decoding error, before the 400 could reach the client. Its rest is read and dropped.
+  payload.once('error', () => {}); // a client that leaves: the decoders' end, not the request's error
+  payload.pipe(decoders[0] as unknown as NodeJS.WritableStream);
+  decoders[0].once('error', () => {
+    payload.unpipe();
+    payload.resume();
+  });
+  const out = (decoders.length === 1 ? decoders[0] : pipeline(decoders as unknown as [NodeJS.ReadWriteStream, NodeJS.ReadWriteStream], () => {})) as unknown as Readable & {
     receivedEncodedLength: number;
   };
   // fastify checks Content-Length against the bytes received, and the body limit against both.
@@ -58,6 +66,23 @@ function parseJson(request: FastifyRequest, text: string): unknown {
     const read = type && type !== 'application/json' ? ` (sent as ${type}, which is read as JSON too)` : '';
     throw new HttpError(400, 'BAD_REQUEST', `the body is not valid JSON${read}: ${(err as Error).message}`);
   }
+}
+
+/** The rest of a refused body read and dropped, at most this much, to keep the connection. */
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * After a body refused while it is still arriving (413, or 400 for what its encoding says): fastify
+ * closes the connection, which resets it while the client is still sending, and a client such as
+ * fetch() then fails on its send without reading the answer. So, when the rest has a length and
+ * is not too large, it is read and dropped instead, and the connection kept, as HTTP/1.1 allows.
+ */
+export function keepConnectionAfterRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete || reply.getHeader('connection') !== 'close') return;
+  const length = Number(request.headers['content-length']);
+  if (!Number.isSafeInteger(length) || length > DISCARD_LIMIT) return;
+  reply.removeHeader('connection');
+  request.raw.resume();
 }
 
 /**

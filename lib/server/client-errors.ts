@@ -20,20 +20,51 @@ function describe(err: ClientError): [number, string, string] {
   return [400, 'BAD_REQUEST', `malformed HTTP request: ${reason}`];
 }
 
-/** fastify's `clientErrorHandler`: one JSON error, then the connection closes. */
-export function clientErrorHandler(err: ClientError, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  // A response already under way cannot be followed by another one.
-  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || current?.headersSent) {
-    socket.destroy();
+type Response = {
+  headersSent?: boolean;
+  writableFinished?: boolean;
+  req?: { complete?: boolean };
+  once(event: 'finish' | 'close', fn: () => void): unknown;
+};
+
+/**
+ * Calls `fn` once no response on the socket is still being written for a request received whole:
+ * one pipelined before the malformed request gets its own answer first, as HTTP/1.1 orders them.
+ * A response whose own request is the broken one (a body that stops short or has a bad chunk) is
+ * not waited for: it cannot finish, and the error is its answer.
+ */
+function afterResponses(socket: Socket, fn: (current: Response | undefined) => void): void {
+  if (socket.destroyed) return;
+  const current = (socket as Socket & { _httpMessage?: Response | null })._httpMessage ?? undefined;
+  if (!current || current.writableFinished || !current.req?.complete) {
+    fn(current);
     return;
   }
+  let waited = false;
+  const next = () => {
+    if (waited) return;
+    waited = true;
+    setImmediate(() => afterResponses(socket, fn)); // the next queued response is attached by then
+  };
+  current.once('finish', next);
+  current.once('close', next);
+}
+
+/** fastify's `clientErrorHandler`: one JSON error after the answers already owed, then the connection closes. */
+export function clientErrorHandler(err: ClientError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] = describe(err);
   const body = JSON.stringify(errorBody(status, code, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
+  afterResponses(socket, (current) => {
+    // A response already under way cannot be followed by another one.
+    if (!socket.writable || (current?.headersSent && !current.writableFinished)) {
+      socket.destroy();
+      return;
+    }
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+  });
 }

@@ -2,8 +2,10 @@
 // URL set) and code written for it work unchanged. Its request, answer and error shapes differ from
 // /v1/rerank's; the scoring is the same path (request → validation → scheduler → native).
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { RerankAbortError } from '../errors.js';
 import type { RerankRequest, RerankResponse } from '../types.js';
 import { rerankResultSchema } from './answer-schema.js';
+import { keepConnectionAfterRefusedBody } from './body.js';
 import { toErrorResponse } from './errors.js';
 
 export const COHERE_RERANK_ROUTE = '/v2/rerank';
@@ -94,14 +96,24 @@ export function toCohereResponse(id: string, response: RerankResponse, documents
 const PROBE_CHARS_PER_TOKEN = 8;
 
 /**
- * The longest prefix of `text` of at most `maxTokens` tokens (max_tokens_per_doc). A token is at
- * least one UTF-8 byte, so a text of no more bytes than that is never tokenized.
+ * How many tokens `text` has, counted up to `limit`: any count over `limit` may stand for a longer
+ * text, so that counting costs what `limit` tokens cost, however long the text.
  */
-export async function truncateToTokens(tokenize: (text: string) => Promise<number[]>, text: string, maxTokens: number): Promise<string> {
+export type TokenCounter = (text: string, limit: number) => Promise<number>;
+
+/**
+ * The longest prefix of `text` of at most `maxTokens` tokens (max_tokens_per_doc). A token is at
+ * least one UTF-8 byte, so a text of no more bytes than that is never tokenized. Each step of the
+ * search counts at most maxTokens + 1 tokens, and stops when `signal` aborts (the client left).
+ */
+export async function truncateToTokens(count: TokenCounter, text: string, maxTokens: number, signal?: AbortSignal): Promise<string> {
   if (Buffer.byteLength(text) <= maxTokens) return text;
   // Never end between the two halves of a surrogate pair.
   const boundary = (end: number) => (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]) ? end - 1 : end);
-  const fitsIn = async (end: number) => (await tokenize(text.slice(0, end))).length <= maxTokens;
+  const fitsIn = async (end: number) => {
+    if (signal?.aborted) throw new RerankAbortError(signal.reason);
+    return (await count(text.slice(0, end), maxTokens + 1)) <= maxTokens;
+  };
   // Invariant: the prefix of `fits` characters fits, the one of `tooLong` does not.
   let fits = 0;
   let tooLong = text.length;
@@ -120,15 +132,18 @@ export async function truncateToTokens(tokenize: (text: string) => Promise<numbe
 
 export interface CohereRouteOptions {
   maxDocuments: number;
-  /** The server's one scoring path (abort on disconnect, metrics). */
-  score(reply: FastifyReply, body: RerankRequest): Promise<RerankResponse>;
-  tokenize(text: string): Promise<number[]>;
+  /** Aborts when the client of `reply` leaves. */
+  clientGone(reply: FastifyReply): AbortSignal;
+  /** The server's one scoring path (abort on `signal`, metrics). */
+  score(reply: FastifyReply, body: RerankRequest, signal: AbortSignal): Promise<RerankResponse>;
+  countTokens: TokenCounter;
 }
 
 /** Registers POST /v2/rerank in a scope of its own, whose errors take Cohere's shape `{ id, message }`. */
 export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteOptions): void {
   void app.register(async (scope) => {
     scope.setErrorHandler((err, request, reply) => {
+      keepConnectionAfterRefusedBody(request, reply);
       const [status, body] = toErrorResponse(err as Error);
       if (status >= 500 && status !== 503) request.log.error(err);
       if (status === 401) reply.header('www-authenticate', 'Bearer');
@@ -138,8 +153,10 @@ export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteO
     scope.post(COHERE_RERANK_ROUTE, { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
       const body = request.body as CohereRerankBody;
       const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;
-      const documents = await Promise.all(body.documents.map((d) => truncateToTokens(options.tokenize, d, maxTokens)));
-      const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n });
+      // Watched from the start: a client that leaves while its documents are cut leaves no work behind.
+      const signal = options.clientGone(reply);
+      const documents = await Promise.all(body.documents.map((d) => truncateToTokens(options.countTokens, d, maxTokens, signal)));
+      const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n }, signal);
       return toCohereResponse(request.id, response, documents.length);
     });
   });

@@ -2,6 +2,9 @@
 // The library checks every request again (lib/validate.ts); the schema answers the HTTP client
 // early and precisely (422 naming the field), and holds the per-request limits.
 
+/** An optional field that may also be sent as null, which means unset (Python clients send None so). */
+const orNull = <S extends object>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+
 export function rerankBodySchema(maxDocuments: number) {
   return {
     type: 'object',
@@ -11,7 +14,7 @@ export function rerankBodySchema(maxDocuments: number) {
     additionalProperties: false,
     properties: {
       // Any value: one server serves one model (see the README), and hosted-API clients always send one.
-      model: { type: 'string' },
+      model: orNull({ type: 'string' }),
       query: { type: 'string', minLength: 1 },
       documents: {
         type: 'array',
@@ -25,11 +28,11 @@ export function rerankBodySchema(maxDocuments: number) {
           ],
         },
       },
-      top_n: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
-      return_documents: { type: 'boolean' },
-      instruction: { type: 'string', minLength: 1 },
-      truncate: { type: 'boolean' },
-      max_chunks_per_doc: { type: 'integer', minimum: 1, maximum: 1000 },
+      top_n: orNull({ type: 'integer', minimum: 1 }),
+      return_documents: orNull({ type: 'boolean' }),
+      instruction: orNull({ type: 'string', minLength: 1 }),
+      truncate: orNull({ type: 'boolean' }),
+      max_chunks_per_doc: orNull({ type: 'integer', minimum: 1, maximum: 1000 }),
     },
   } as const;
 }
@@ -37,7 +40,12 @@ export function rerankBodySchema(maxDocuments: number) {
 /** What the fields with several accepted forms (anyOf) must be, for error messages. */
 export const ANY_OF_MESSAGES: Record<string, string> = {
   '#/properties/documents/items/anyOf': 'must be a string or an object with a string `text`',
+  '#/properties/model/anyOf': 'must be a string or null',
   '#/properties/top_n/anyOf': 'must be a positive integer or null',
+  '#/properties/return_documents/anyOf': 'must be a boolean or null',
+  '#/properties/instruction/anyOf': 'must be a non-empty string or null',
+  '#/properties/truncate/anyOf': 'must be a boolean or null',
+  '#/properties/max_chunks_per_doc/anyOf': 'must be an integer from 1 to 1000, or null',
 };
 
 /** Strict JSON: no type coercion ("5" is not 5), nothing removed or defaulted behind the client's back. */

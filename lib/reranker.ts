@@ -8,7 +8,7 @@ import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankHooks, RerankRequest, RerankResponse, RerankStats } from './types.js';
-import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest } from './validate.js';
+import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest, validateTokenizeOptions } from './validate.js';
 
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
@@ -94,12 +94,9 @@ export class Reranker implements AsyncDisposable {
    * `maxTokens`, the first that many: the same tokens as the whole text's, from only as much of the
    * text as they need.
    */
-  async tokenize(text: string, { parseSpecial = false, maxTokens }: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
-    if (typeof text !== 'string') throw new RerankError('INVALID_REQUEST', 'text: must be a string', 'text');
-    if (maxTokens !== undefined && (!Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
-      throw new RerankError('INVALID_REQUEST', 'maxTokens: must be a non-negative integer', 'maxTokens');
-    }
-    return Array.from(await this.live().tokenize(this.normalize(text), parseSpecial, maxTokens));
+  async tokenize(text: string, options: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
+    const { parseSpecial = false, maxTokens } = validateTokenizeOptions(text, options);
+    return Array.from(await this.live().tokenize(this.normalize(text, maxTokens), parseSpecial, maxTokens));
   }
 
   /**

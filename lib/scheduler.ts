@@ -138,7 +138,6 @@ export class Scheduler {
     const slices: NativeGroup[] = batch.map((job) => {
       job.call = callId;
       this.inFlight.add(job);
-      if (job.next === 0) started(job);
       return { ...job.group, id: job.id, documents: job.documents.slice(job.next, job.next + this.slice), tokenBudget: this.budget };
     });
     let scoring: ReturnType<NativeReranker['score']>;
@@ -147,6 +146,9 @@ export class Scheduler {
     } catch (err) {
       scoring = Promise.reject(err); // a conversion that throws fails this call's jobs, as any error
     }
+    // Once native code holds every slice: a hook that aborts or disposes acts on a running call,
+    // as it would a moment later, and cannot leave the rest of the batch half handed over.
+    for (const job of batch) if (job.next === 0 && !job.done) started(job);
     const call: Promise<void> = scoring
       .then((result) => {
         this.totals.decodeCalls += result.decodeCalls;

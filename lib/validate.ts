@@ -39,9 +39,16 @@ function checkFields(o: Record<string, unknown>, allowed: Set<string>, fail: (f:
   }
 }
 
+/**
+ * A request field that is not set: absent or null (JSON clients, Python's None among them, send
+ * null for a field they leave unset).
+ */
+const unset = (v: unknown): v is undefined | null => v === undefined || v === null;
+
+/** A request's boolean field (null: unset); `fail` = badOption for a load option (undefined only). */
 function optionalBoolean(o: Record<string, unknown>, key: string, fallback: boolean, fail = bad): boolean {
   const v = o[key];
-  if (v === undefined) return fallback;
+  if (v === undefined || (v === null && fail === bad)) return fallback;
   if (typeof v !== 'boolean') throw fail(key, 'must be a boolean');
   return v;
 }
@@ -59,24 +66,27 @@ export function validateRequest(input: unknown): ValidRequest {
   if (!isPlainObject(input)) throw new RerankError('INVALID_REQUEST', 'the request must be an object');
   checkFields(input, REQUEST_FIELDS, bad);
   const { model, query, documents, top_n: topN, instruction, signal } = input;
-  if (model !== undefined && typeof model !== 'string') throw bad('model', 'must be a string');
+  if (!unset(model) && typeof model !== 'string') throw bad('model', 'must be a string');
   if (typeof query !== 'string') throw bad('query', 'must be a string');
   if (query.trim() === '') throw bad('query', 'must not be empty');
   if (!Array.isArray(documents)) throw bad('documents', 'must be an array of strings or { text } objects');
   // Refused like the hosted APIs and llama-server do: there is nothing to rank.
   if (documents.length === 0) throw bad('documents', 'must not be empty');
-  const texts = documents.map((d: unknown, i) => {
-    if (typeof d === 'string') return d;
-    if (isPlainObject(d) && typeof d.text === 'string') return d.text;
-    throw bad(`documents[${i}]`, 'must be a string or an object with a string `text`');
-  });
-  if (topN !== undefined && topN !== null && (typeof topN !== 'number' || !Number.isInteger(topN) || topN < 1)) {
+  // By index, not map(): map() skips the holes of a sparse array and keeps them in its result.
+  const texts: string[] = [];
+  for (let i = 0; i < documents.length; i++) {
+    const d: unknown = documents[i];
+    if (typeof d === 'string') texts.push(d);
+    else if (isPlainObject(d) && typeof d.text === 'string') texts.push(d.text);
+    else throw bad(`documents[${i}]`, 'must be a string or an object with a string `text`');
+  }
+  if (!unset(topN) && (typeof topN !== 'number' || !Number.isInteger(topN) || topN < 1)) {
     throw bad('top_n', 'must be a positive integer');
   }
-  if (instruction !== undefined && (typeof instruction !== 'string' || instruction.trim() === '')) {
+  if (!unset(instruction) && (typeof instruction !== 'string' || instruction.trim() === '')) {
     throw bad('instruction', 'must be a non-empty string');
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  if (!unset(signal) && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
   const maxChunks = input.max_chunks_per_doc ?? 1;
   if (typeof maxChunks !== 'number' || !Number.isInteger(maxChunks) || maxChunks < 1 || maxChunks > 1000) {
     throw bad('max_chunks_per_doc', 'must be an integer from 1 to 1000');
@@ -88,12 +98,24 @@ export function validateRequest(input: unknown): ValidRequest {
     query,
     documents: texts,
     topN: typeof topN === 'number' ? topN : undefined,
-    instruction: instruction ?? DEFAULT_INSTRUCTION,
+    instruction: typeof instruction === 'string' ? instruction : DEFAULT_INSTRUCTION,
     returnDocuments: optionalBoolean(input, 'return_documents', false),
     truncate: optionalBoolean(input, 'truncate', true),
     maxChunks,
-    signal,
+    signal: signal ?? undefined,
   };
+}
+
+/** Reranker.tokenize's arguments. */
+export function validateTokenizeOptions(text: unknown, options: unknown): { parseSpecial?: boolean; maxTokens?: number } {
+  if (typeof text !== 'string') throw bad('text', 'must be a string');
+  if (!isPlainObject(options)) throw new RerankError('INVALID_REQUEST', 'tokenize options must be an object');
+  checkFields(options, new Set(['parseSpecial', 'maxTokens']), bad);
+  const { maxTokens } = options;
+  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
+    throw bad('maxTokens', 'must be a non-negative integer');
+  }
+  return { parseSpecial: optionalBoolean(options, 'parseSpecial', false), maxTokens };
 }
 
 export function validateLoadOptions(input: unknown): ValidLoadOptions {

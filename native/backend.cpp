@@ -14,6 +14,7 @@ namespace rerank {
 namespace {
 
 thread_local std::string lastError;
+thread_local const std::atomic<bool>* quietWhen = nullptr;  // QuietLlamaErrors
 // GGML_LOG_LEVEL_CONT continues the message before it, so it goes where that one went.
 thread_local bool continuingError = false;
 
@@ -31,8 +32,9 @@ void onLog(ggml_log_level level, const char* text, void*) {
     const char* v = std::getenv("LLAMA_RERANK_VERBOSE");
     return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
   }();
-  const bool error = level == GGML_LOG_LEVEL_ERROR || (level == GGML_LOG_LEVEL_CONT && continuingError);
+  bool error = level == GGML_LOG_LEVEL_ERROR || (level == GGML_LOG_LEVEL_CONT && continuingError);
   if (level != GGML_LOG_LEVEL_CONT) continuingError = level == GGML_LOG_LEVEL_ERROR;
+  if (error && quietWhen && quietWhen->load(std::memory_order_relaxed)) error = false;
   if (error) {
     lastError += text;
     if (lastError.size() > 4096) lastError.erase(0, lastError.size() - 4096);
@@ -80,6 +82,9 @@ std::string takeLastLlamaError() {
   while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.pop_back();
   return e;
 }
+
+QuietLlamaErrors::QuietLlamaErrors(const std::atomic<bool>* stopped) : previous_(quietWhen) { quietWhen = stopped; }
+QuietLlamaErrors::~QuietLlamaErrors() { quietWhen = previous_; }
 
 void clearLastLlamaError() {
   lastError.clear();

@@ -1,6 +1,7 @@
 // Process-wide llama.cpp state: backend initialisation, log routing, device discovery.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,20 @@ std::string loadBackendLibrary(const std::string& path);
 // unrelated error cannot pass for its cause.
 std::string takeLastLlamaError();
 void clearLastLlamaError();
+
+// For its lifetime, the errors llama.cpp logs on this thread once *stopped is set are neither
+// printed nor kept: a call stopped on purpose (an abort callback that said stop) is logged by
+// llama.cpp as a failure, and is none.
+class QuietLlamaErrors {
+ public:
+  explicit QuietLlamaErrors(const std::atomic<bool>* stopped);
+  ~QuietLlamaErrors();
+  QuietLlamaErrors(const QuietLlamaErrors&) = delete;
+  QuietLlamaErrors& operator=(const QuietLlamaErrors&) = delete;
+
+ private:
+  const std::atomic<bool>* previous_;
+};
 
 struct DeviceInfo {
   std::string name;         // e.g. "CUDA0", "Vulkan0", "CPU"

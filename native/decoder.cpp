@@ -51,17 +51,23 @@ void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
 
 bool Decoder::onAbort(void* self) {
   auto* d = static_cast<Decoder*>(self);
-  if (d->abortAll_.load(std::memory_order_relaxed)) return true;
   const auto* sets = d->running_;
-  if (!sets || sets->empty()) return false;
   // Only when no set of this decode wants its result: the others' pairs share the batch.
-  return std::all_of(sets->begin(), sets->end(), [](const PairSet* s) { return !s->error.empty() || isCancelled(*s); });
+  const bool stop = d->abortAll_.load(std::memory_order_relaxed) ||
+                    (sets && !sets->empty() &&
+                     std::all_of(sets->begin(), sets->end(), [](const PairSet* s) { return !s->error.empty() || isCancelled(*s); }));
+  if (stop) d->stopping_.store(true, std::memory_order_relaxed);
+  return stop;
 }
 
 Decoder::Decoded Decoder::decode(const std::vector<PairSet*>& sets, DecodeStats& stats) {
   capture_.reset();
   clearLastLlamaError();  // what an earlier call logged is not this call's cause
   running_ = &sets;  // the sets onAbort asks about: this call's only, also if it throws
+  stopping_.store(false);
+  // llama.cpp logs an aborted decode as three failures; a service that cancels requests would
+  // print them at every cancel. They are logged on this thread, after onAbort said stop.
+  const QuietLlamaErrors quiet(&stopping_);
   struct Clear {
     const std::vector<PairSet*>*& running;
     ~Clear() { running = nullptr; }

@@ -85,6 +85,8 @@ class Decoder {
   HiddenCapture& capture_;
   std::atomic<bool> abortAll_{false};
   const std::vector<PairSet*>* running_ = nullptr;  // the sets of the decode in progress, for onAbort
+  // onAbort told llama.cpp to stop the decode in progress: its failure lines are ours, not news.
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace rerank

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "js_convert.h"
+#include "model_check.h"
 
 namespace rerank {
 namespace {
@@ -32,6 +33,14 @@ class QuantizeWorker : public Napi::AsyncWorker {
 
  private:
   void Execute() override {
+    try {
+      // The quantizer loads the header as llama.cpp does, so the values that make llama.cpp abort
+      // the process must be refused first, as a load refuses them.
+      checkModelFile(src_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+      return;
+    }
     llama_model_quantize_params params = llama_model_quantize_default_params();
     params.ftype = ftype_;
     params.pure = true;

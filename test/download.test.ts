@@ -2,7 +2,7 @@
 // complete transfer, interruption and resume (Range), a server that ignores Range, wrong checksum,
 // 404, and known names resolving through the cache in resolveModel() and rerank().
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,19 @@ describe('rerank() with a model name', () => {
   afterAll(async () => {
     process.env = saved;
     await unloadAll();
+  });
+
+  it('a bad or already aborted request downloads and loads nothing', async () => {
+    const cache = freshDir();
+    process.env.LLAMA_RERANK_CACHE = cache;
+    process.env.LLAMA_RERANK_MODEL_BASE_URL = server.baseUrl;
+    const before = server.requests.length;
+    await expect(rerank({ model: 'test/tiny-reranker', query: '', documents: ['a'] })).rejects.toMatchObject({ code: 'INVALID_REQUEST', field: 'query' });
+    const signal = AbortSignal.abort();
+    await expect(rerank({ ...exampleRequest(), model: 'test/tiny-reranker', signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(rerank({ ...exampleRequest(), model: 'test/tiny-reranker' }, null as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(server.requests.length).toBe(before);
+    expect(existsSync(join(cache, 'tiny-reranker.gguf')) || readdirSync(cache).length > 0).toBe(false);
   });
 
   it('downloads on first use (base URL and cache from the environment), then answers as with the path', async () => {

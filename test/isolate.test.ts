@@ -140,13 +140,18 @@ describe('isolate: true', () => {
     await untilGone(pid);
   });
 
-  it('leaves no handle open: a process that loaded an isolated model and disposed it exits by itself', async () => {
-    const script = join(packageRoot, 'dist', 'test', 'fixtures', 'isolated-exit.js');
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [script, model], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out))),
-    );
-    await untilGone((JSON.parse(stdout) as { pid: number }).pid);
-  });
+  it.each(['dispose', 'no-dispose'])(
+    'leaves no handle open: a process that loaded an isolated model exits by itself (%s), and the child goes',
+    async (mode) => {
+      // Without dispose(), as a script that leaves it to the process's exit: an in-process model
+      // lets the process end after its last answer, so an isolated one must too.
+      const script = join(packageRoot, 'dist', 'test', 'fixtures', 'isolated-exit.js');
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [script, model, mode], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out))),
+      );
+      await untilGone((JSON.parse(stdout) as { pid: number }).pid);
+    },
+  );
 
   it('a restart whose load fails rejects the requests waiting on it with that failure, and a later one reloads', async () => {
     const copy = join(tmpdir(), `llama-rerank-restart-${process.pid}.gguf`);

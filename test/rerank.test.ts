@@ -1,7 +1,11 @@
 // The public API on the tiny models: response shape, ordering, top_n, usage and the invariances
 // a reranker must keep (batching, shared prefix, model kind).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Reranker, RerankError, rerank, unloadAll } from '../lib/index.js';
+import { packageRoot } from '../models/paths.js';
 import { exampleRequest, hostedExample, scoresByIndex, tinyModel } from './helpers.js';
 
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
@@ -167,6 +171,19 @@ describe('the top-level rerank(request)', () => {
   it('refuses a request without a model', async () => {
     await expect(rerank({ ...exampleRequest(), model: undefined })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
+
+  it('loads a model once for the same options in any key order', async () => {
+    const load = vi.spyOn(Reranker, 'load');
+    try {
+      const req = { ...exampleRequest(), model: tinyModel('rank') };
+      const a = await rerank(req, { maxLength: 512, threads: 1 });
+      const b = await rerank(req, { threads: 1, maxLength: 512, batchSize: undefined });
+      expect(b).toEqual(a);
+      expect(load).toHaveBeenCalledTimes(1);
+    } finally {
+      load.mockRestore();
+    }
+  });
 });
 
 describe('lifetime', () => {
@@ -189,6 +206,32 @@ describe('lifetime', () => {
     expect(await queued).toMatchObject({ code: 'DISPOSED' });
     // stopped before its first decode call, or inside the one already running
     expect(r.stats.decodeCalls).toBeLessThanOrEqual(1);
+  });
+
+  it('dispose() from an onStart hook rejects every request of that call with DISPOSED', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    // Two calls keep the model busy (as many as run at once), so the next three wait and go together.
+    const busy = [0, 1].map(() => r.rerank({ query: 'q', documents: Array.from({ length: 16 }, (_, i) => `${i} ${'word '.repeat(60)}`) }));
+    const requests = Array.from({ length: 3 }, (_, i) =>
+      r.rerank(exampleRequest(), i === 0 ? { onStart: () => r.dispose() } : {}).catch((e: unknown) => e),
+    );
+    await Promise.allSettled(busy); // the second may still run when the hook disposes
+    for (const err of await Promise.all(requests)) expect(err).toMatchObject({ code: 'DISPOSED' });
+  });
+
+  it('a request cancelled in flight is no failure on stderr (llama.cpp logs the stop as one)', () => {
+    const script = `
+      import { Reranker } from ${JSON.stringify(pathToFileURL(join(packageRoot, 'dist', 'lib', 'index.js')).href)};
+      const r = await Reranker.load({ model: ${JSON.stringify(tinyModel('rank'))} });
+      const ctl = new AbortController();
+      const running = r.rerank({ query: 'q', documents: Array.from({ length: 8 }, (_, i) => i + ' ' + 'word '.repeat(1900)), signal: ctl.signal }, { onStart: () => setTimeout(() => ctl.abort(), 50) });
+      console.log((await running.catch((e) => e)).code);
+      const disposed = r.rerank({ query: 'q', documents: Array.from({ length: 8 }, (_, i) => i + ' ' + 'word '.repeat(1900)) }, { onStart: () => setTimeout(() => r.dispose(), 50) });
+      console.log((await disposed.catch((e) => e)).code);
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LLAMA_RERANK_VERBOSE: '' } });
+    expect(child.stdout.trim().split('\n')).toEqual(['ABORTED', 'DISPOSED']);
+    expect(child.stderr).toBe('');
   });
 
   it('supports await using (Symbol.asyncDispose)', async () => {

@@ -26,6 +26,7 @@ const badRequests: [string, unknown, string | undefined][] = [
   ['a document null', { ...base(), documents: [null] }, 'documents[0]'],
   ['a document object without text', { ...base(), documents: [{ body: 'x' }] }, 'documents[0]'],
   ['a document object with non-string text', { ...base(), documents: [{ text: 1 }] }, 'documents[0]'],
+  ['a hole in the documents (a sparse array)', { ...base(), documents: ['a', , 'c'] }, 'documents[1]'],
   ['top_n 0', { ...base(), top_n: 0 }, 'top_n'],
   ['top_n negative', { ...base(), top_n: -1 }, 'top_n'],
   ['top_n fractional', { ...base(), top_n: 1.5 }, 'top_n'],
@@ -65,6 +66,31 @@ describe('request validation', () => {
   it('accepts null top_n as absent, and the hosted model field', async () => {
     const res = await reranker.rerank({ ...base(), top_n: null, model: 'qwen/qwen3-reranker-0.6b' });
     expect(res.results).toHaveLength(2);
+  });
+
+  it('reads null as unset in every optional field (JSON clients send it so)', async () => {
+    const nulls = { model: null, top_n: null, instruction: null, return_documents: null, truncate: null, max_chunks_per_doc: null, signal: null };
+    expect(await reranker.rerank({ ...base(), ...nulls } as never)).toEqual(await reranker.rerank(base()));
+  });
+
+  it('refuses bad tokenize() arguments with a typed error', async () => {
+    const bad: [unknown[], string | undefined][] = [
+      [[42], 'text'],
+      [['a', null], undefined],
+      [['a', 'x'], undefined],
+      [['a', { parseSpecial: 'yes' }], 'parseSpecial'],
+      [['a', { maxTokens: -1 }], 'maxTokens'],
+      [['a', { maxTokens: 1.5 }], 'maxTokens'],
+      [['a', { maxTokens: '3' }], 'maxTokens'],
+      [['a', { max_tokens: 3 }], 'max_tokens'],
+    ];
+    for (const [args, field] of bad) {
+      const err = await (reranker.tokenize as (...a: unknown[]) => Promise<number[]>)(...args).catch((e) => e);
+      expect(err, JSON.stringify(args)).toBeInstanceOf(RerankError);
+      expect(err.code).toBe('INVALID_REQUEST');
+      expect(err.field).toBe(field);
+    }
+    expect(await reranker.tokenize('a b', { maxTokens: 1 })).toHaveLength(1);
   });
 });
 

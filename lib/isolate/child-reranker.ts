@@ -148,7 +148,18 @@ export class ChildReranker implements NativeReranker {
       // with BACKEND_CRASHED when its exit is seen (the send callback's error says less).
       this.child.send(call, () => {});
       this.pending.set(call.id, { resolve, reject });
+      this.holdProcess(true);
     });
+  }
+
+  /**
+   * The child keeps this process running only while a call waits on it, as an in-process model
+   * does: a script that never disposes still exits once its last call is answered.
+   */
+  private holdProcess(busy: boolean): void {
+    if (this.ending) return; // end() has let go for good
+    const handles = [this.child, this.child.channel, this.child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+    for (const h of handles) (busy ? h?.ref : h?.unref)?.call(h);
   }
 
   private settle(reply: Reply): void {
@@ -158,6 +169,7 @@ export class ChildReranker implements NativeReranker {
     if (reply.error) waiting.reject(fromWire(reply.error));
     else waiting.resolve(reply.result);
     if (this.ending && this.pending.size === 0) this.end();
+    else if (this.pending.size === 0) this.holdProcess(false);
   }
 
   private end(): void {

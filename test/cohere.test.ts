@@ -92,6 +92,16 @@ describe("Cohere's client against POST /v2/rerank", () => {
     }
   });
 
+  it("a wrong method (405, with Allow) or an unknown path under /v2 (404) is in Cohere's shape too", async () => {
+    const headers = { authorization: 'Bearer k3y' };
+    const wrongMethod = await fetch(`${origin}/v2/rerank`, { headers });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    const unknown = await fetch(`${origin}/v2/embed`, { method: 'POST', headers });
+    expect(unknown.status).toBe(404);
+    for (const res of [wrongMethod, unknown]) expect(Object.keys(await res.json()).sort()).toEqual(['id', 'message']);
+  });
+
   it("says 503 in Cohere's shape while the model loads", async () => {
     const loading = buildServer({ reranker: new Promise<Reranker>(() => {}), modelName: 'tiny' });
     const res = await loading.app.inject({ method: 'POST', url: '/v2/rerank', payload: { model: 'm', query, documents } });

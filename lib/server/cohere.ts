@@ -7,8 +7,11 @@ import type { RerankRequest, RerankResponse } from '../types.js';
 import { rerankResultSchema } from './answer-schema.js';
 import { keepConnectionAfterRefusedBody } from './body.js';
 import { toErrorResponse } from './errors.js';
+import { notFoundHandler } from './methods.js';
 
-export const COHERE_RERANK_ROUTE = '/v2/rerank';
+/** Cohere's routes live under this prefix, in a scope whose every answer has Cohere's shapes. */
+const COHERE_PREFIX = '/v2';
+export const COHERE_RERANK_ROUTE = `${COHERE_PREFIX}/rerank`;
 
 /** Cohere's default for max_tokens_per_doc. */
 export const DEFAULT_MAX_TOKENS_PER_DOC = 4096;
@@ -142,6 +145,8 @@ export interface CohereRouteOptions {
 /** Registers POST /v2/rerank in a scope of its own, whose errors take Cohere's shape `{ id, message }`. */
 export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteOptions): void {
   void app.register(async (scope) => {
+    // A wrong method or an unknown path under /v2 answers in Cohere's shape too.
+    scope.setNotFoundHandler(notFoundHandler(scope, (request, _status, _code, message) => ({ id: request.id, message })));
     scope.setErrorHandler((err, request, reply) => {
       keepConnectionAfterRefusedBody(request, reply);
       const [status, body] = toErrorResponse(err as Error);
@@ -150,7 +155,7 @@ export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteO
       // Cohere answers an invalid body with 400 where /v1/rerank says 422.
       return reply.code(status === 422 ? 400 : status).send({ id: request.id, message: body.error.message });
     });
-    scope.post(COHERE_RERANK_ROUTE, { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
+    scope.post(COHERE_RERANK_ROUTE.slice(COHERE_PREFIX.length), { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
       const body = request.body as CohereRerankBody;
       const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;
       // Watched from the start: a client that leaves while its documents are cut leaves no work behind.
@@ -159,5 +164,5 @@ export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteO
       const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n }, signal);
       return toCohereResponse(request.id, response, documents.length);
     });
-  });
+  }, { prefix: COHERE_PREFIX });
 }

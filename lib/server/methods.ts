@@ -3,8 +3,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
 
-/** The server's not-found handler: 405 with `Allow` for a known path, 404 otherwise. Call before adding routes. */
-export function notFoundHandler(app: FastifyInstance): (request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+/** An error answer's body in a route family's shape. */
+export type ErrorShape = (request: FastifyRequest, status: number, code: string, message: string) => unknown;
+
+const apiShape: ErrorShape = (_request, status, code, message) => errorBody(status, code, message);
+
+/**
+ * The not-found handler of `app` (a scope): 405 with `Allow` for a known path, 404 otherwise, in the
+ * scope's error shape. Call before adding routes.
+ */
+export function notFoundHandler(app: FastifyInstance, shape: ErrorShape = apiShape): (request: FastifyRequest, reply: FastifyReply) => FastifyReply {
   const byPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
     const methods = byPath.get(route.url) ?? new Set<string>();
@@ -14,8 +22,8 @@ export function notFoundHandler(app: FastifyInstance): (request: FastifyRequest,
   return (request, reply) => {
     const path = request.url.split('?')[0];
     const allow = [...(byPath.get(path) ?? [])].sort();
-    if (allow.length === 0) return reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
+    if (allow.length === 0) return reply.code(404).send(shape(request, 404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
     reply.header('allow', allow.join(', '));
-    return reply.code(405).send(errorBody(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`));
+    return reply.code(405).send(shape(request, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`));
   };
 }

@@ -1,6 +1,8 @@
 // The framework integrations inside the real frameworks: LangChain.js's ContextualCompressionRetriever
 // over an in-memory vector store, LlamaIndex.TS's nodes; each scoring in-process and through a
 // server on 127.0.0.1, and each answering as reranker.rerank() does.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ContextualCompressionRetriever } from '@langchain/classic/retrievers/contextual_compression';
 import { MemoryVectorStore } from '@langchain/classic/vectorstores/memory';
 import { Document } from '@langchain/core/documents';
@@ -72,8 +74,29 @@ describe('LlamaRerankCompressor (LangChain.js)', () => {
     expect(err).toMatchObject({ status: 422, code: 'INVALID_REQUEST', param: 'query' });
   });
 
-  it('needs a reranker or a URL', () => {
+  it('needs a reranker or a URL, and a positive integer topN', () => {
     expect(() => new LlamaRerankCompressor({} as never)).toThrow(/reranker.*url/);
+    for (const topN of [0, -1, 1.5, '2']) {
+      expect(() => new LlamaRerankCompressor({ reranker, topN: topN as number })).toThrow(/topN/);
+      expect(() => new LlamaRerankPostprocessor({ reranker, topN: topN as number })).toThrow(/topN/);
+    }
+  });
+
+  it("calls <url>/v1/rerank keeping the URL's path prefix and query (a proxy's)", async () => {
+    const seen: string[] = [];
+    const proxy = createServer((req, res) => {
+      seen.push(req.url!);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ results: [{ index: 0, relevance_score: 0.5 }], usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 } }));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const origin = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      for (const base of [`${origin}/base/x?token=t`, `${origin}/base/x/`, origin]) await new LlamaRerankCompressor({ url: base }).rerank(['a'], 'q');
+      expect(seen).toEqual(['/base/x/v1/rerank?token=t', '/base/x/v1/rerank', '/v1/rerank']);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

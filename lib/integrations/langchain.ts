@@ -3,7 +3,7 @@
 // only this entry point ('llama-rerank/langchain') loads it.
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
-import { type RerankCall, type RerankSource, rerankCall } from './source.js';
+import { type RerankCall, type RerankSource, rerankCall, topNOption } from './source.js';
 
 export { RerankServerError } from './source.js';
 export type { InProcessReranker, RerankSource } from './source.js';
@@ -23,7 +23,7 @@ export class LlamaRerankCompressor extends BaseDocumentCompressor {
   constructor(options: LlamaRerankCompressorOptions) {
     super();
     this.call = rerankCall(options);
-    this.topN = options.topN ?? 3;
+    this.topN = topNOption(options.topN, 3);
     this.instruction = options.instruction;
   }
 

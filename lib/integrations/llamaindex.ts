@@ -5,7 +5,7 @@ import type { MessageContent } from '@llamaindex/core/llms';
 import type { BaseNodePostprocessor } from '@llamaindex/core/postprocessor';
 import { MetadataMode, type NodeWithScore } from '@llamaindex/core/schema';
 import { extractText } from '@llamaindex/core/utils';
-import { type RerankCall, type RerankSource, rerankCall } from './source.js';
+import { type RerankCall, type RerankSource, rerankCall, topNOption } from './source.js';
 
 export { RerankServerError } from './source.js';
 export type { InProcessReranker, RerankSource } from './source.js';
@@ -27,7 +27,7 @@ export class LlamaRerankPostprocessor implements BaseNodePostprocessor {
 
   constructor(options: LlamaRerankPostprocessorOptions) {
     this.call = rerankCall(options);
-    this.topN = options.topN ?? 2;
+    this.topN = topNOption(options.topN, 2);
     this.metadataMode = options.metadataMode ?? MetadataMode.ALL;
     this.instruction = options.instruction;
   }

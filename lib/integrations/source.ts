@@ -30,6 +30,13 @@ export class RerankServerError extends Error {
   }
 }
 
+/** An adapter's `topN` option: a positive integer, else a TypeError at construction. */
+export function topNOption(topN: unknown, fallback: number): number {
+  if (topN === undefined) return fallback;
+  if (typeof topN !== 'number' || !Number.isInteger(topN) || topN < 1) throw new TypeError(`topN: must be a positive integer (got ${String(topN)})`);
+  return topN;
+}
+
 export type RerankCall = (request: Omit<RerankRequest, 'signal'>, signal?: AbortSignal) => Promise<RerankResponse>;
 
 export function rerankCall(source: RerankSource): RerankCall {
@@ -38,7 +45,11 @@ export function rerankCall(source: RerankSource): RerankCall {
     return (request, signal) => reranker.rerank(signal ? { ...request, signal } : request);
   }
   if (source.url === undefined) throw new TypeError('pass either `reranker` (a loaded Reranker) or `url` (a llama-rerank server)');
-  const endpoint = new URL('v1/rerank', String(source.url).replace(/\/?$/, '/'));
+  // The server's base URL, a path prefix kept (a proxy's), and its query too (a proxy's token).
+  const base = new URL(String(source.url));
+  base.pathname = base.pathname.replace(/\/?$/, '/');
+  const endpoint = new URL('v1/rerank', base);
+  endpoint.search = base.search;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (source.apiKey) headers.authorization = `Bearer ${source.apiKey}`;
   return async (request, signal) => {

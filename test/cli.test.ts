@@ -94,6 +94,20 @@ describe('llama-rerank rank', () => {
     expect((await run(['frobnicate'])).code).toBe(2);
   });
 
+  it('-h/--help as a flag prints the usage (exit 0); as a value it is a value', async () => {
+    for (const args of [['rank', '--help'], ['rank', '-m', model, '-h'], ['serve', '--help', '--bogus']]) {
+      const res = await run(args);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.stdout).toContain(`Usage: llama-rerank ${args[0]}`);
+    }
+    // A query that reads "--help" is ranked, not taken for the flag.
+    const asValue = await run(['rank', '-m', model, '--query=--help'], { input: 'a\nb\n' });
+    expect(asValue.code).toBe(0);
+    expect(asValue.stdout).not.toContain('Usage:');
+    const ambiguous = await run(['rank', '-m', model, '-q', '--help'], { input: 'a\n' });
+    expect(ambiguous.code).toBe(2);
+  });
+
   it('exit code 1 with the error code when the model cannot be had', async () => {
     const res = await run(['rank', '-m', join(dir, 'missing.gguf'), '-q', 'q'], { input: 'a\n' });
     expect(res.code).toBe(1);

@@ -41,14 +41,25 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
                           (README "KV streams"; default 0: shared)`;
 
+/** -h or --help among a command's flags: its usage is printed instead (exit code 0). */
+export class HelpRequested extends Error {}
+
 type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 
+/**
+ * The command's flags, with -h/--help read as every command's flag: as a flag only, so that a value
+ * such as `--query=--help` stays a value.
+ */
 export function parse<T extends Options>(argv: string[], options: T): Parsed<T> {
+  let parsed: Parsed<T> & { values: { help?: boolean } };
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (err) {
+    if (argv[0] === '--help' || argv[0] === '-h') throw new HelpRequested(); // `serve --help --bogus`
     throw new UsageError((err as Error).message);
   }
+  if (parsed.values.help) throw new HelpRequested();
+  return parsed;
 }
 
 /** An integer flag of at least `min`, or undefined when absent: decimal digits only (not "0x2", " 2 " or "1e0"). */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { RerankError } from '../errors.js';
-import { CommandError, UsageError } from './args.js';
+import { CommandError, HelpRequested, UsageError } from './args.js';
 import { DOCTOR_USAGE, doctor } from './doctor.js';
 import { printOut } from './output.js';
 import { PULL_USAGE, pull } from './pull.js';
@@ -35,12 +35,10 @@ async function main(argv: string[]): Promise<void> {
   }
   const entry = COMMANDS[command];
   if (!entry) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    return printOut(entry[1]);
-  }
   try {
     await entry[0](rest);
   } catch (err) {
+    if (err instanceof HelpRequested) return printOut(entry[1]);
     if (err instanceof UsageError && err.showUsage) err.message += `\n\n${entry[1]}`;
     throw err;
   }

@@ -404,6 +404,21 @@ describe('llama-rerank serve: starting and stopping', () => {
     expect(elsewhere.stderr()).toContain('cannot listen on 192.0.2.1:0');
   });
 
+  it('a second SIGTERM while requests drain ends the process at once, with the code a shell gives SIGTERM (143)', async () => {
+    const s = serve(['-m', model, '--port', '0']);
+    await s.until(/ready \(/);
+    const url = /ready \((http:\/\/[^)]+)\)/.exec(s.stderr())![1];
+    // Some seconds of work on the tiny model, so the first SIGTERM has a request to wait for.
+    const body = JSON.stringify({ query: 'q', documents: Array.from({ length: 1000 }, (_, i) => `${i} ${'lorem ipsum '.repeat(60)}`) });
+    const pending = fetch(`${url}/v1/rerank`, { method: 'POST', body }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    s.child.kill('SIGTERM');
+    await s.until(/finishing the requests in flight/);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(143);
+    await pending;
+  });
+
   it('SIGTERM while the model is still being fetched: a clean stop, exit code 0', async () => {
     // A model source that holds every request until released: the load is in progress meanwhile.
     const held: ServerResponse[] = [];

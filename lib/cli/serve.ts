@@ -1,4 +1,5 @@
 // `llama-rerank serve`: the HTTP server on a port until SIGTERM or SIGINT, which drain it first.
+import { constants as osConstants } from 'node:os';
 import { modelDisplayName, resolveModel } from '../model-resolve.js';
 import { Reranker } from '../reranker.js';
 import { DEFAULT_LIMITS, apiKeyProblem, buildServer } from '../server/app.js';
@@ -80,8 +81,10 @@ export async function serve(argv: string[]): Promise<void> {
 
   let stopping = false;
   let loadSettled = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(130); // a second signal: the user does not want to wait
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal: the user does not want to wait. 128 + the signal's number, as a shell says
+    // a process the signal ended (130 for SIGINT, 143 for SIGTERM).
+    if (stopping) process.exit(128 + osConstants.signals[signal]);
     stopping = true;
     console.error(`llama-rerank: ${signal}: finishing the requests in flight`);
     void server.shutdown().then(() => {

@@ -111,7 +111,7 @@ export function validateTokenizeOptions(text: unknown, options: unknown): { pars
   if (typeof text !== 'string') throw bad('text', 'must be a string');
   if (!isPlainObject(options)) throw new RerankError('INVALID_REQUEST', 'tokenize options must be an object');
   checkFields(options, new Set(['parseSpecial', 'maxTokens']), bad);
-  const { maxTokens } = options;
+  const maxTokens = options.maxTokens ?? undefined; // null: unset, as in a request
   if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
     throw bad('maxTokens', 'must be a non-negative integer');
   }

@@ -92,6 +92,16 @@ describe("Cohere's client against POST /v2/rerank", () => {
     }
   });
 
+  it('reads null as unset in its optional fields, as /v1/rerank does', async () => {
+    const res = await fetch(`${origin}/v2/rerank`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k3y' },
+      body: JSON.stringify({ model: 'm', query, documents, top_n: null, max_tokens_per_doc: null, priority: null }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).results).toHaveLength(documents.length);
+  });
+
   it("a wrong method (405, with Allow) or an unknown path under /v2 (404) is in Cohere's shape too", async () => {
     const headers = { authorization: 'Bearer k3y' };
     const wrongMethod = await fetch(`${origin}/v2/rerank`, { headers });

@@ -1,6 +1,7 @@
 // The HTTP server on the tiny model: the hosted API's request as it is, the error shapes and
 // statuses, auth, limits, loading and graceful shutdown. Mostly through fastify's inject(); the
 // hosted example and shutdown also over a real socket on 127.0.0.1.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -374,6 +375,53 @@ describe('HTTP at the socket level', () => {
     // The 400 follows the 200's body at once (no line break between them).
     expect(res.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
     expect(res.json.results).toHaveLength(40);
+  });
+
+  it('a refused body is dropped, not decoded, and the connection serves the next request', async () => {
+    const small = server({ limits: { bodyLimit: 1 << 20, headersTimeoutMs: 400, requestTimeoutMs: 800 } });
+    await small.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const smallPort = (small.app.server.address() as AddressInfo).port;
+      // Over the limit by its Content-Length, gzip: its decoder used to stall the connection until the
+      // request timeout (408), the /health pipelined after it unanswered.
+      const gz = gzipSync(randomBytes(2 << 20).toString('base64'));
+      const head = `POST /v1/rerank HTTP/1.1\r\nhost: a\r\ncontent-encoding: gzip\r\ncontent-length: ${gz.length}\r\n\r\n`;
+      const res = await rawExchange(smallPort, Buffer.concat([Buffer.from(head), gz, Buffer.from(rawRequest('GET', '/health'))]), { untilClosed: true, waitMs: 2000 });
+      expect(res.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
+      // A body that stops short after its 413: the timeout closes the connection, with no second answer.
+      const short = `POST /v1/rerank HTTP/1.1\r\nhost: a\r\ncontent-length: ${2 << 20}\r\n\r\n${'x'.repeat(3 << 19)}`;
+      const cut = await rawExchange(smallPort, short, { untilClosed: true, waitMs: 5000 });
+      expect(cut.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413']);
+      expect(cut.ended).toBe('closed');
+    } finally {
+      await small.shutdown();
+    }
+  });
+
+  it('packets after a malformed request are not answered again, nor watched again', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const socket = await rawConnect(port);
+      socket.on('error', () => {});
+      // A rerank long enough for the packets below to arrive while it computes.
+      const body = JSON.stringify({ query: 'q', documents: Array.from({ length: 200 }, (_, i) => `document ${i} ${'lorem ipsum '.repeat(40)}`) });
+      let got = '';
+      socket.on('data', (d) => (got += d));
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.write(rawRequest('POST', '/v1/rerank', body) + 'GARBAGE / HTTP/1.1\r\n\r\n');
+      for (let i = 0; i < 30 && !got; i++) {
+        socket.write(`more ${i}\r\n`);
+        await new Promise((r) => setTimeout(r, 5)); // each its own packet
+      }
+      await closed;
+      expect(got.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('431 for headers over the limit, 415 for a Content-Type that does not parse, in the same shape', async () => {

@@ -5,7 +5,9 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { answeredWhileReceiving } from './client-errors.js';
 import { HttpError } from './errors.js';
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
@@ -19,6 +21,9 @@ const hasBody = (request: FastifyRequest) =>
   request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
 
 const mediaType = (request: FastifyRequest) => (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+
+/** A request's decoders, stopped when its body is refused: what is left of it is dropped, not decoded. */
+const decoding = new WeakMap<IncomingMessage, NodeJS.ReadWriteStream[]>();
 
 /** The body as the stream fastify reads: decoded when it has a Content-Encoding. */
 function decoded(request: FastifyRequest, payload: Readable): Readable {
@@ -46,6 +51,7 @@ function decoded(request: FastifyRequest, payload: Readable): Readable {
     payload.unpipe();
     payload.resume();
   });
+  decoding.set(request.raw, decoders);
   const out = (decoders.length === 1 ? decoders[0] : pipeline(decoders as unknown as [NodeJS.ReadWriteStream, NodeJS.ReadWriteStream], () => {})) as unknown as Readable & {
     receivedEncodedLength: number;
   };
@@ -78,10 +84,18 @@ const DISCARD_LIMIT = 64 * 1024 * 1024;
  * is not too large, it is read and dropped instead, and the connection kept, as HTTP/1.1 allows.
  */
 export function keepConnectionAfterRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.raw.complete || reply.getHeader('connection') !== 'close') return;
+  if (reply.getHeader('connection') !== 'close') return; // fastify's mark of a body it stopped reading
+  // Kept or not, nothing more of it is decoded: a small compressed body can decode to gigabytes.
+  const decoders = decoding.get(request.raw);
+  if (decoders) {
+    request.raw.unpipe();
+    for (const d of decoders) (d as unknown as { destroy(): void }).destroy();
+  }
+  if (request.raw.complete) return;
   const length = Number(request.headers['content-length']);
   if (!Number.isSafeInteger(length) || length > DISCARD_LIMIT) return;
   reply.removeHeader('connection');
+  answeredWhileReceiving(request.raw);
   request.raw.resume();
 }
 

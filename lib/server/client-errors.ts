@@ -1,7 +1,7 @@
 // What the server answers when a request never becomes a request: malformed HTTP, headers over
 // the size limit, a client too slow to send its headers or body. Node handles these below fastify
 // (its 'clientError' event) and would answer in its own shape; this answers in the API's.
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from './errors.js';
 
@@ -50,9 +50,32 @@ function afterResponses(socket: Socket, fn: (current: Response | undefined) => v
   current.once('close', next);
 }
 
+/** Sockets whose request was answered while its body was still arriving (and is being dropped). */
+const answeredEarly = new WeakSet<Socket>();
+
+/**
+ * `req` has its answer already (a refused body) while its body still arrives: should that stop
+ * short, the timeout ends the connection without a second answer to the same request.
+ */
+export function answeredWhileReceiving(req: IncomingMessage): void {
+  const socket = req.socket;
+  answeredEarly.add(socket);
+  const done = () => answeredEarly.delete(socket);
+  req.once('end', done);
+  req.once('close', done);
+}
+
+/** Sockets a client error was answered on: llhttp stays in error, and reports each later packet again. */
+const handled = new WeakSet<Socket>();
+
 /** fastify's `clientErrorHandler`: one JSON error after the answers already owed, then the connection closes. */
 export function clientErrorHandler(err: ClientError, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed || handled.has(socket)) return;
+  handled.add(socket);
+  if (answeredEarly.has(socket)) {
+    socket.destroy();
+    return;
+  }
   const [status, code, message] = describe(err);
   const body = JSON.stringify(errorBody(status, code, message));
   afterResponses(socket, (current) => {

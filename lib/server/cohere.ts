@@ -7,6 +7,7 @@ import type { RerankRequest, RerankResponse } from '../types.js';
 import { rerankResultSchema } from './answer-schema.js';
 import { keepConnectionAfterRefusedBody } from './body.js';
 import { toErrorResponse } from './errors.js';
+import { orNull } from './schema.js';
 import { notFoundHandler } from './methods.js';
 
 /** Cohere's routes live under this prefix, in a scope whose every answer has Cohere's shapes. */
@@ -30,10 +31,10 @@ export function cohereRerankBodySchema(maxDocuments: number) {
       model: { type: 'string' },
       query: { type: 'string', minLength: 1 },
       documents: { type: 'array', minItems: 1, maxItems: maxDocuments, items: { type: 'string' } },
-      top_n: { type: 'integer', minimum: 1 },
-      max_tokens_per_doc: { type: 'integer', minimum: 1 },
+      top_n: orNull({ type: 'integer', minimum: 1 }),
+      max_tokens_per_doc: orNull({ type: 'integer', minimum: 1 }),
       // Cohere's scheduling hint; one server queues fairly instead (see the README).
-      priority: { type: 'integer', minimum: 0 },
+      priority: orNull({ type: 'integer', minimum: 0 }),
     },
   } as const;
 }

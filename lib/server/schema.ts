@@ -3,7 +3,7 @@
 // early and precisely (422 naming the field), and holds the per-request limits.
 
 /** An optional field that may also be sent as null, which means unset (Python clients send None so). */
-const orNull = <S extends object>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+export const orNull = <S extends object>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
 
 export function rerankBodySchema(maxDocuments: number) {
   return {
@@ -46,6 +46,9 @@ export const ANY_OF_MESSAGES: Record<string, string> = {
   '#/properties/instruction/anyOf': 'must be a non-empty string or null',
   '#/properties/truncate/anyOf': 'must be a boolean or null',
   '#/properties/max_chunks_per_doc/anyOf': 'must be an integer from 1 to 1000, or null',
+  // /v2/rerank's
+  '#/properties/max_tokens_per_doc/anyOf': 'must be a positive integer or null',
+  '#/properties/priority/anyOf': 'must be an integer of at least 0, or null',
 };
 
 /** Strict JSON: no type coercion ("5" is not 5), nothing removed or defaulted behind the client's back. */

@@ -45,11 +45,19 @@ function checkFields(o: Record<string, unknown>, allowed: Set<string>, fail: (f:
  */
 const unset = (v: unknown): v is undefined | null => v === undefined || v === null;
 
-/** A request's boolean field (null: unset); `fail` = badOption for a load option (undefined only). */
-function optionalBoolean(o: Record<string, unknown>, key: string, fallback: boolean, fail = bad): boolean {
+/** A request's boolean field; null is unset, as in every request field. */
+function requestBoolean(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = o[key];
-  if (v === undefined || (v === null && fail === bad)) return fallback;
-  if (typeof v !== 'boolean') throw fail(key, 'must be a boolean');
+  if (unset(v)) return fallback;
+  if (typeof v !== 'boolean') throw bad(key, 'must be a boolean');
+  return v;
+}
+
+/** A load option's boolean: a JS API, where only undefined is absent. */
+function optionBoolean(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw badOption(key, 'must be a boolean');
   return v;
 }
 
@@ -99,8 +107,8 @@ export function validateRequest(input: unknown): ValidRequest {
     documents: texts,
     topN: typeof topN === 'number' ? topN : undefined,
     instruction: typeof instruction === 'string' ? instruction : DEFAULT_INSTRUCTION,
-    returnDocuments: optionalBoolean(input, 'return_documents', false),
-    truncate: optionalBoolean(input, 'truncate', true),
+    returnDocuments: requestBoolean(input, 'return_documents', false),
+    truncate: requestBoolean(input, 'truncate', true),
     maxChunks,
     signal: signal ?? undefined,
   };
@@ -115,7 +123,7 @@ export function validateTokenizeOptions(text: unknown, options: unknown): { pars
   if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
     throw bad('maxTokens', 'must be a non-negative integer');
   }
-  return { parseSpecial: optionalBoolean(options, 'parseSpecial', false), maxTokens };
+  return { parseSpecial: requestBoolean(options, 'parseSpecial', false), maxTokens };
 }
 
 export function validateLoadOptions(input: unknown): ValidLoadOptions {
@@ -143,9 +151,9 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     threads: optionalInteger(input, 'threads', 1, 1024),
     maxLength: optionalInteger(input, 'maxLength', 64, 131072) ?? DEFAULT_MAX_LENGTH,
     batchSize: optionalInteger(input, 'batchSize', 32, 65536),
-    sharePrefix: optionalBoolean(input, 'sharePrefix', true, badOption),
-    reproducible: input.reproducible === undefined ? undefined : optionalBoolean(input, 'reproducible', true, badOption),
-    isolate: optionalBoolean(input, 'isolate', false, badOption),
+    sharePrefix: optionBoolean(input, 'sharePrefix', true),
+    reproducible: input.reproducible === undefined ? undefined : optionBoolean(input, 'reproducible', true),
+    isolate: optionBoolean(input, 'isolate', false),
     weights: weights as WeightsOption,
     kvStreams: optionalInteger(input, 'kvStreams', 0, 256) ?? 0,
   };

@@ -6,11 +6,12 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOp
 import { RerankError } from '../errors.js';
 import type { Reranker } from '../reranker.js';
 import type { RerankRequest, RerankResponse } from '../types.js';
-import { keepConnectionAfterRefusedBody, readBodiesAsJson } from './body.js';
+import { readBodiesAsJson } from './body.js';
 import { clientErrorHandler } from './client-errors.js';
 import { COHERE_RERANK_ROUTE, registerCohereRoutes } from './cohere.js';
 import { clientGoneSignal, onSettled } from './connection.js';
-import { HttpError, errorBody, toErrorResponse } from './errors.js';
+import { apiShape, errorHandler } from './error-replies.js';
+import { HttpError, errorBody } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { notFoundHandler } from './methods.js';
 import { registerOpenApi } from './openapi.js';
@@ -167,13 +168,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     if (state === 'closing') reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((err, request, reply) => {
-    keepConnectionAfterRefusedBody(request, reply);
-    const [status, body] = toErrorResponse(err as Error);
-    if (status >= 500 && status !== 503) request.log.error(err);
-    if (status === 401) reply.header('www-authenticate', 'Bearer');
-    return reply.code(status).send(body);
-  });
+  app.setErrorHandler(errorHandler(apiShape));
 
   app.setNotFoundHandler(notFound);
 

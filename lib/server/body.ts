@@ -44,13 +44,10 @@ function decoded(request: FastifyRequest, payload: Readable): Readable {
     return decoder;
   });
   // The request itself stays out of the pipeline: pipeline() would destroy it, and so the socket,
-  // on a decoding error, before the 400 could reach the client. Its rest is read and dropped.
+  // on a decoding error, before the 400 could reach the client. Its rest is dropped by the error
+  // answer (keepConnectionAfterRefusedBody).
   payload.once('error', () => {}); // a client that leaves: the decoders' end, not the request's error
   payload.pipe(decoders[0] as unknown as NodeJS.WritableStream);
-  decoders[0].once('error', () => {
-    payload.unpipe();
-    payload.resume();
-  });
   decoding.set(request.raw, decoders);
   const out = (decoders.length === 1 ? decoders[0] : pipeline(decoders as unknown as [NodeJS.ReadWriteStream, NodeJS.ReadWriteStream], () => {})) as unknown as Readable & {
     receivedEncodedLength: number;

@@ -5,10 +5,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RerankAbortError } from '../errors.js';
 import type { RerankRequest, RerankResponse } from '../types.js';
 import { rerankResultSchema } from './answer-schema.js';
-import { keepConnectionAfterRefusedBody } from './body.js';
-import { toErrorResponse } from './errors.js';
-import { orNull } from './schema.js';
+import { ErrorShape, errorHandler } from './error-replies.js';
 import { notFoundHandler } from './methods.js';
+import { orNull } from './schema.js';
 
 /** Cohere's routes live under this prefix, in a scope whose every answer has Cohere's shapes. */
 const COHERE_PREFIX = '/v2';
@@ -143,19 +142,15 @@ export interface CohereRouteOptions {
   countTokens: TokenCounter;
 }
 
+/** Cohere's error answer: `{ id, message }`, and 400 for an invalid body where /v1/rerank says 422. */
+const cohereShape: ErrorShape = (request, status, body) => [status === 422 ? 400 : status, { id: request.id, message: body.error.message }];
+
 /** Registers POST /v2/rerank in a scope of its own, whose errors take Cohere's shape `{ id, message }`. */
 export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteOptions): void {
   void app.register(async (scope) => {
     // A wrong method or an unknown path under /v2 answers in Cohere's shape too.
-    scope.setNotFoundHandler(notFoundHandler(scope, (request, _status, _code, message) => ({ id: request.id, message })));
-    scope.setErrorHandler((err, request, reply) => {
-      keepConnectionAfterRefusedBody(request, reply);
-      const [status, body] = toErrorResponse(err as Error);
-      if (status >= 500 && status !== 503) request.log.error(err);
-      if (status === 401) reply.header('www-authenticate', 'Bearer');
-      // Cohere answers an invalid body with 400 where /v1/rerank says 422.
-      return reply.code(status === 422 ? 400 : status).send({ id: request.id, message: body.error.message });
-    });
+    scope.setNotFoundHandler(notFoundHandler(scope, cohereShape));
+    scope.setErrorHandler(errorHandler(cohereShape));
     scope.post(COHERE_RERANK_ROUTE.slice(COHERE_PREFIX.length), { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
       const body = request.body as CohereRerankBody;
       const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;

@@ -1,12 +1,8 @@
 // 405 for a known path with the wrong method, with the `Allow` header clients expect, instead of a
 // 404 that suggests the path does not exist. The methods come from the routes as they are added.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorShape, apiShape } from './error-replies.js';
 import { errorBody } from './errors.js';
-
-/** An error answer's body in a route family's shape. */
-export type ErrorShape = (request: FastifyRequest, status: number, code: string, message: string) => unknown;
-
-const apiShape: ErrorShape = (_request, status, code, message) => errorBody(status, code, message);
 
 /**
  * The not-found handler of `app` (a scope): 405 with `Allow` for a known path, 404 otherwise, in the
@@ -19,11 +15,15 @@ export function notFoundHandler(app: FastifyInstance, shape: ErrorShape = apiSha
     for (const m of [route.method].flat()) methods.add(m);
     byPath.set(route.url, methods);
   });
+  const answer = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) => {
+    const [shaped, body] = shape(request, status, errorBody(status, code, message));
+    return reply.code(shaped).send(body);
+  };
   return (request, reply) => {
     const path = request.url.split('?')[0];
     const allow = [...(byPath.get(path) ?? [])].sort();
-    if (allow.length === 0) return reply.code(404).send(shape(request, 404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`));
+    if (allow.length === 0) return answer(request, reply, 404, 'NOT_FOUND', `no route for ${request.method} ${request.url}`);
     reply.header('allow', allow.join(', '));
-    return reply.code(405).send(shape(request, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`));
+    return answer(request, reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${allow.join(', ')})`);
   };
 }

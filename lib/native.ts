@@ -71,6 +71,8 @@ export interface NativeReranker {
   cancel(id: number): void;
   /** With maxTokens: the first that many tokens, from only as much of the text as they need. */
   tokenize(text: string, parseSpecial: boolean, maxTokens?: number): Promise<Int32Array>;
+  /** The text of the first maxTokens tokens; null when the text has no more than that. */
+  truncate(text: string, maxTokens: number): Promise<string | null>;
   info(): ModelInfo;
   /** Frees the model; a running score() stops at its next decode call. */
   dispose(): void;

@@ -8,7 +8,7 @@ import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
 import type { LoadOptions, ModelInfo, RerankHooks, RerankRequest, RerankResponse, RerankStats } from './types.js';
-import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest, validateTokenizeOptions } from './validate.js';
+import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest, validateTokenizeOptions, validateTruncateArguments } from './validate.js';
 
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
@@ -97,6 +97,18 @@ export class Reranker implements AsyncDisposable {
   async tokenize(text: string, options: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
     const { parseSpecial = false, maxTokens } = validateTokenizeOptions(text, options);
     return Array.from(await this.live().tokenize(this.normalize(text, maxTokens), parseSpecial, maxTokens));
+  }
+
+  /**
+   * The text of the first `maxTokens` tokens of `text`, as a hosted API's `max_tokens_per_doc`
+   * truncates a document: `text` itself when it has no more tokens than that; else the text those
+   * tokens spell (normalized as a document is), less a character the last one ends inside, and at
+   * most `maxTokens` tokens when tokenized again. Tokenizes only as much of the text as the tokens
+   * need, about twice: a cheap cut for a long document.
+   */
+  async truncate(text: string, maxTokens: number): Promise<string> {
+    validateTruncateArguments(text, maxTokens);
+    return (await this.live().truncate(this.normalize(text, maxTokens), maxTokens)) ?? text;
   }
 
   /**

@@ -114,16 +114,22 @@ export function validateRequest(input: unknown): ValidRequest {
   };
 }
 
+const isTokenCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
 /** Reranker.tokenize's arguments. */
 export function validateTokenizeOptions(text: unknown, options: unknown): { parseSpecial?: boolean; maxTokens?: number } {
   if (typeof text !== 'string') throw bad('text', 'must be a string');
   if (!isPlainObject(options)) throw new RerankError('INVALID_REQUEST', 'tokenize options must be an object');
   checkFields(options, new Set(['parseSpecial', 'maxTokens']), bad);
   const maxTokens = options.maxTokens ?? undefined; // null: unset, as in a request
-  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0)) {
-    throw bad('maxTokens', 'must be a non-negative integer');
-  }
+  if (maxTokens !== undefined && !isTokenCount(maxTokens)) throw bad('maxTokens', 'must be a non-negative integer');
   return { parseSpecial: requestBoolean(options, 'parseSpecial', false), maxTokens };
+}
+
+/** Reranker.truncate's arguments. */
+export function validateTruncateArguments(text: unknown, maxTokens: unknown): void {
+  if (typeof text !== 'string') throw bad('text', 'must be a string');
+  if (!isTokenCount(maxTokens)) throw bad('maxTokens', 'must be a non-negative integer');
 }
 
 export function validateLoadOptions(input: unknown): ValidLoadOptions {

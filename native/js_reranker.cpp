@@ -74,6 +74,7 @@ Napi::Function JsReranker::define(Napi::Env env) {
                                         InstanceMethod<&JsReranker::score>("score"),
                                         InstanceMethod<&JsReranker::cancel>("cancel"),
                                         InstanceMethod<&JsReranker::tokenize>("tokenize"),
+                                        InstanceMethod<&JsReranker::truncate>("truncate"),
                                         InstanceMethod<&JsReranker::info>("info"),
                                         InstanceMethod<&JsReranker::dispose>("dispose"),
                                     });
@@ -143,6 +144,22 @@ Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
         Napi::Int32Array out = Napi::Int32Array::New(env, tokens.size());
         std::copy(tokens.begin(), tokens.end(), out.Data());
         return out;
+      });
+}
+
+Napi::Value JsReranker::truncate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber() || info[1].As<Napi::Number>().DoubleValue() < 0) {
+    throw codedError(env, "truncate() takes a string and a token count", "INVALID_ARGUMENT");
+  }
+  // truncate(text, maxTokens): the text of its first maxTokens tokens, null when that is all of it
+  return PromiseWorker<std::optional<std::string>>::run(
+      env, "llama-rerank:truncate", "TOKENIZE_FAILED",
+      [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(),
+       maxTokens = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue())] { return r->firstTokensText(text, maxTokens); },
+      [](Napi::Env env, std::optional<std::string>& text) -> Napi::Value {
+        return text ? Napi::String::New(env, *text) : env.Null();
       });
 }
 

@@ -22,6 +22,7 @@ class JsReranker : public Napi::ObjectWrap<JsReranker> {
   Napi::Value score(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value tokenize(const Napi::CallbackInfo& info);
+  Napi::Value truncate(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 

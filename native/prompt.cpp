@@ -31,6 +31,18 @@ size_t utf8Cut(const std::string& s, size_t at) {
   return at;
 }
 
+// `s` less an incomplete UTF-8 sequence at its end: byte-level BPE tokens can end inside a
+// character, and half a character is no text to hand back.
+void dropPartialCharacter(std::string& s) {
+  size_t start = s.size();
+  size_t continuation = 0;
+  while (start > 0 && continuation < 3 && (static_cast<unsigned char>(s[start - 1]) & 0xC0) == 0x80) --start, ++continuation;
+  if (start == 0) return;
+  const unsigned char lead = static_cast<unsigned char>(s[start - 1]);
+  const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (continuation + 1 < length) s.resize(start - 1);
+}
+
 }  // namespace
 
 std::atomic<uint64_t> Prompt::tokenizedBytes_{0};
@@ -72,6 +84,33 @@ Prompt::Front Prompt::front(const std::string& head, const std::string& text, si
                                      static_cast<double>(text.size()));
     len = std::min(text.size(), std::max(2 * len + 1, static_cast<size_t>(estimate)));
   }
+}
+
+std::optional<std::string> Prompt::firstTokensText(const std::string& text, size_t keep) const {
+  const Front f = front("", text, keep);
+  if (!f.more) return std::nullopt;
+  for (size_t n = f.tokens.size();;) {
+    std::string out = detokenize(f.tokens.data(), n);
+    dropPartialCharacter(out);
+    const size_t count = tokenize(out, false).size();
+    if (count <= keep) return out;
+    n -= std::min(n, count - keep);  // each extra token stands for at least one kept token too many
+  }
+}
+
+std::string Prompt::detokenize(const llama_token* tokens, size_t n) const {
+  // Control tokens as text too, and no spaces "cleaned up": the Qwen2 vocabulary's detokenizer
+  // then gives back the very bytes the tokens were read from.
+  std::string out(n * 8, '\0');
+  int32_t size = llama_detokenize(vocab_, tokens, static_cast<int32_t>(n), out.data(), static_cast<int32_t>(out.size()),
+                                  /*remove_special=*/false, /*unparse_special=*/true);
+  if (size < 0) {
+    out.resize(static_cast<size_t>(-size));
+    size = llama_detokenize(vocab_, tokens, static_cast<int32_t>(n), out.data(), static_cast<int32_t>(out.size()), false, true);
+  }
+  if (size < 0) throw std::runtime_error("detokenization failed");
+  out.resize(static_cast<size_t>(size));
+  return out;
 }
 
 std::vector<llama_token> Prompt::head(const std::string& text, size_t room, uint32_t maxLength) const {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +57,12 @@ class Prompt {
   };
   Front front(const std::string& head, const std::string& text, size_t keep, bool parseSpecial = false) const;
 
+  // The text of `text`'s first `keep` tokens, as a hosted API's token truncation (Cohere's
+  // max_tokens_per_doc) keeps it: the tokens' own text, less a character the last one ends inside,
+  // and fewer tokens while that text, tokenized alone, has more than `keep` (a word cut short can
+  // split otherwise). nullopt when the whole text has no more than `keep` tokens.
+  std::optional<std::string> firstTokensText(const std::string& text, size_t keep) const;
+
   // Bytes handed to the tokenizer by every Prompt of the process: shows the work is bounded.
   static uint64_t tokenizedBytes() { return tokenizedBytes_.load(std::memory_order_relaxed); }
 
@@ -63,6 +70,7 @@ class Prompt {
   // The body's tokens up to the document: "<Instruct>: …\n<Query>: …\n<Document>:". Throws
   // QueryTooLong when they leave no room for a document token in `room`.
   std::vector<llama_token> head(const std::string& text, size_t room, uint32_t maxLength) const;
+  std::string detokenize(const llama_token* tokens, size_t n) const;
   // prefix + body[0, bodyEnd) + body[docBegin, docEnd) + suffix
   PairTokens wrap(const std::vector<llama_token>& body, size_t bodyEnd, size_t docBegin, size_t docEnd) const;
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,10 @@ class Reranker {
   // Raw tokenization with this model's vocabulary (no prompt around it); with maxTokens, the first
   // that many tokens, tokenizing only as much of the text as they need.
   std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial, size_t maxTokens = SIZE_MAX) const;
+  // The text of the first maxTokens tokens (Prompt::firstTokensText); nullopt when that is all of it.
+  std::optional<std::string> firstTokensText(const std::string& text, size_t maxTokens) const {
+    return prompt_->firstTokensText(text, maxTokens);
+  }
   const ModelInfo& info() const { return info_; }
 
  private:

@@ -5,7 +5,7 @@ import { CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { RerankServer, buildServer } from '../lib/server/app.js';
-import { truncateToTokens } from '../lib/server/cohere.js';
+import { truncateDocuments } from '../lib/server/cohere.js';
 import { exampleRequest, tinyModel } from './helpers.js';
 
 let reranker: Reranker;
@@ -55,9 +55,8 @@ describe("Cohere's client against POST /v2/rerank", () => {
     const long = `${documents[3]} `.repeat(20);
     const max = 12;
     const res = await client().rerank({ model: 'm', query, documents: [long, documents[0]], maxTokensPerDoc: max });
-    const count = async (t: string, limit: number) => (await reranker.tokenize(t, { maxTokens: limit })).length;
-    const cut = await Promise.all([long, documents[0]].map((d) => truncateToTokens(count, d, max)));
-    expect(cut[0].length).toBeLessThan(long.length);
+    const cut = await Promise.all([long, documents[0]].map((d) => reranker.truncate(d, max)));
+    for (const d of cut) expect(await reranker.tokenize(d)).toHaveLength(max);
     const expected = await reranker.rerank({ query, documents: cut });
     expect(res.results.map((r) => [r.index, r.relevanceScore])).toEqual(expected.results.map((r) => [r.index, r.relevance_score]));
     expect(res.meta?.tokens?.inputTokens).toBe(expected.usage.prompt_tokens);
@@ -129,53 +128,32 @@ describe("Cohere's v1 client against POST /v1/rerank", () => {
   });
 });
 
-describe('truncateToTokens', () => {
-  const tokenize = (t: string) => reranker.tokenize(t);
-  /** Counts as the server does (up to `limit`), and keeps every limit it was asked for. */
-  const counter = (limits: number[] = []) => async (t: string, limit: number) => {
-    limits.push(limit);
-    return (await reranker.tokenize(t, { maxTokens: limit })).length;
+describe('truncateDocuments', () => {
+  /** Cuts as the server does, and keeps every text it was asked to cut. */
+  const cutter = (asked: string[] = []) => (text: string, maxTokens: number) => {
+    asked.push(text);
+    return reranker.truncate(text, maxTokens);
   };
 
-  it('keeps the longest prefix of at most n tokens, and short texts untouched', async () => {
-    const count = counter();
-    const text = 'Washington, D.C. is the capital of the United States. 🇺🇸 Its name honours George Washington.';
-    for (const max of [1, 5, 9, 17]) {
-      const cut = await truncateToTokens(count, text, max);
-      expect(text.startsWith(cut)).toBe(true);
-      expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
-      const nextCodePoint = String.fromCodePoint(text.codePointAt(cut.length)!);
-      expect((await tokenize(cut + nextCodePoint)).length).toBeGreaterThan(max);
-    }
-    expect(await truncateToTokens(count, text, 1000)).toBe(text);
-    // Long texts: the answer is found beyond the first place looked at, and before it.
-    for (const [long, max] of [['a'.repeat(3000), 40], ['word '.repeat(600), 300]] as const) {
-      const cut = await truncateToTokens(count, long, max);
-      expect((await tokenize(cut)).length).toBeLessThanOrEqual(max);
-      expect((await tokenize(long.slice(0, cut.length + 1))).length).toBeGreaterThan(max);
-    }
+  it("keeps each document's place, and hands truncate() only texts of more bytes than n", async () => {
+    const texts = Array.from({ length: 11 }, (_, i) => (i % 3 === 0 ? 'short' : `${i} ${'lorem ipsum '.repeat(10 * i)}`));
+    const asked: string[] = [];
+    const cut = await truncateDocuments(cutter(asked), texts, 8);
+    expect(cut).toEqual(await Promise.all(texts.map((t) => reranker.truncate(t, 8))));
+    expect(asked).toEqual(texts.filter((t) => t !== 'short'));
   });
 
-  it('counts at most n + 1 tokens at each step, however long the text', async () => {
-    // 4 MiB of spaces: 128 characters a token, so the first look (8 characters a token) fits and
-    // the search runs over megabytes of prefixes.
-    const spaces = ' '.repeat(4 << 20);
-    const limits: number[] = [];
-    const cut = await truncateToTokens(counter(limits), spaces, 50);
-    expect((await tokenize(cut)).length).toBeLessThanOrEqual(50);
-    expect((await tokenize(spaces.slice(0, cut.length + 1))).length).toBeGreaterThan(50);
-    expect(limits.length).toBeGreaterThan(10);
-    expect(new Set(limits)).toEqual(new Set([51]));
-  });
-
-  it('stops when the signal aborts (the client left)', async () => {
+  it('stops taking up documents when the signal aborts (the client left)', async () => {
     const ctl = new AbortController();
-    const limits: number[] = [];
-    const count = async (t: string, limit: number) => {
-      if (limits.push(limit) === 3) ctl.abort();
-      return counter()(t, limit);
+    const asked: string[] = [];
+    const cut = cutter(asked);
+    const abortingAtThird = (text: string, maxTokens: number) => {
+      if (asked.length === 2) ctl.abort();
+      return cut(text, maxTokens);
     };
-    await expect(truncateToTokens(count, 'word '.repeat(5000), 100, ctl.signal)).rejects.toMatchObject({ code: 'ABORTED' });
-    expect(limits).toHaveLength(3);
+    const texts = Array.from({ length: 100 }, (_, i) => `${i} ${'word '.repeat(500)}`);
+    await expect(truncateDocuments(abortingAtThird, texts, 100, ctl.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the cutters still running have stopped by now
+    expect(asked).toHaveLength(3);
   });
 });

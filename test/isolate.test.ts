@@ -49,6 +49,7 @@ describe('isolate: true', () => {
     expect(isolated.childPid).not.toBe(process.pid);
     expect(await isolated.rerank(exampleRequest())).toEqual(await inProcess.rerank(exampleRequest()));
     expect(await isolated.tokenize('<|im_end|> hello')).toEqual(await inProcess.tokenize('<|im_end|> hello'));
+    expect(await isolated.truncate('naïve café owners', 2)).toBe(await inProcess.truncate('naïve café owners', 2));
     expect(isolated.info).toEqual(inProcess.info);
     expect(inProcess.stats.restarts).toBe(0);
   });

@@ -1,14 +1,16 @@
 // How a pair's tokens are made: only as much of a long text is tokenized as the kept tokens need,
-// and they are exactly the whole text's; chunk windows are cut from the official pair; a query
-// that leaves no room for a document is refused.
+// and they are exactly the whole text's; truncate() gives back the text of a text's first tokens;
+// chunk windows are cut from the official pair; a query that leaves no room for a document is refused.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { nativeModule } from '../lib/native.js';
 import { packageRoot } from '../models/paths.js';
+import { GgufFile } from '../test-models/gguf/reader.js';
 import { scoresByIndex, tinyModel } from './helpers.js';
 import { random, randomText } from './random-text.js';
+import { qwen2Reference } from './reference/qwen2-tokenizer.js';
 
 describe('bounded tokenization', () => {
   let r: Reranker;
@@ -80,6 +82,57 @@ describe('bounded tokenization', () => {
     });
     expect(child.status, child.stderr).toBe(0);
     expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual(['scored', 'scored']);
+  });
+});
+
+describe("truncate(): the text of a text's first n tokens", () => {
+  let r: Reranker;
+  beforeAll(async () => {
+    r = await Reranker.load({ model: tinyModel('rank') });
+  });
+  afterAll(() => r.dispose());
+  // Hugging Face's tokenizer decodes the tokens: an independent account of the text they spell
+  const reference = qwen2Reference(GgufFile.open(tinyModel('rank')).metadata, { controlTokens: 'text' });
+
+  it("is the official decoding of the whole text's first n tokens, less a character they cut in two (60 random texts)", async () => {
+    const next = random(29);
+    let cutInTwo = 0;
+    for (let t = 0; t < 60; t++) {
+      const text = randomText(next, 10 + Math.floor(next() * 300));
+      const whole = await r.tokenize(text);
+      for (const n of [0, 1, 2, Math.floor(next() * whole.length), whole.length - 1, whole.length, whole.length + 1]) {
+        const cut = await r.truncate(text, n);
+        const where = `text ${t} (${JSON.stringify(text.slice(0, 80))}…), ${n} tokens`;
+        if (n >= whole.length) {
+          expect(cut, where).toBe(text);
+          continue;
+        }
+        const decoded = await reference.decode(whole.slice(0, n));
+        // from_utf8_lossy ends a character the tokens hold only part of with one U+FFFD (no text here has one)
+        const expected = decoded.replace(/\uFFFD$/, '');
+        if (expected !== decoded) cutInTwo++;
+        expect((await r.tokenize(cut)).length, where).toBeLessThanOrEqual(n);
+        // A word cut short may take more tokens alone than inside the whole: then fewer tokens are kept.
+        if ((await r.tokenize(expected)).length <= n) expect(cut, where).toBe(expected);
+        else expect(expected.startsWith(cut) && cut.length < expected.length, where).toBe(true);
+      }
+    }
+    expect(cutInTwo).toBeGreaterThan(0); // the texts did cut characters in two
+  });
+
+  it('tokenizes a bounded part of a huge text: as many bytes for 4 MiB of spaces as for 8 MiB', async () => {
+    const native = nativeModule();
+    const truncateCounting = async (text: string) => {
+      const before = native.tokenizedBytes();
+      const cut = await r.truncate(text, 1000);
+      expect(cut).toMatch(/^ +$/);
+      expect(await r.tokenize(cut)).toHaveLength(1000);
+      return native.tokenizedBytes() - before;
+    };
+    const spaces = ' '.repeat(4 << 20);
+    const bytes = await truncateCounting(spaces);
+    expect(bytes).toBeLessThan(spaces.length / 4);
+    expect(await truncateCounting(spaces + spaces)).toBe(bytes);
   });
 });
 

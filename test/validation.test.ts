@@ -92,6 +92,24 @@ describe('request validation', () => {
     }
     expect(await reranker.tokenize('a b', { maxTokens: 1 })).toHaveLength(1);
   });
+
+  it('refuses bad truncate() arguments with a typed error', async () => {
+    const bad: [unknown[], string][] = [
+      [[42, 3], 'text'],
+      [['a'], 'maxTokens'],
+      [['a', -1], 'maxTokens'],
+      [['a', 1.5], 'maxTokens'],
+      [['a', '3'], 'maxTokens'],
+      [['a', null], 'maxTokens'],
+    ];
+    for (const [args, field] of bad) {
+      const err = await (reranker.truncate as (...a: unknown[]) => Promise<string>)(...args).catch((e) => e);
+      expect(err, JSON.stringify(args)).toBeInstanceOf(RerankError);
+      expect(err.code).toBe('INVALID_REQUEST');
+      expect(err.field).toBe(field);
+    }
+    expect(await reranker.truncate('a b', 1)).toBe('a');
+  });
 });
 
 describe('load validation', () => {

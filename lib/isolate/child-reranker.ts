@@ -109,6 +109,10 @@ export class ChildReranker implements NativeReranker {
     return this.call('tokenize', [text, parseSpecial, maxTokens]);
   }
 
+  truncate(text: string, maxTokens: number): Promise<string | null> {
+    return this.call('truncate', [text, maxTokens]);
+  }
+
   info(): ModelInfo {
     if (!this.modelInfo) throw this.failure ?? new RerankError('MODEL_LOAD_FAILED', 'the model is still loading');
     return this.modelInfo;

@@ -194,7 +194,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     maxDocuments: limits.maxDocuments,
     clientGone,
     score,
-    countTokens: async (text, limit) => (await reranker!.tokenize(text, { maxTokens: limit })).length,
+    truncate: (text, maxTokens) => reranker!.truncate(text, maxTokens),
   });
 
   let closed: Promise<void> | undefined;

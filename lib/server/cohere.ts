@@ -95,42 +95,32 @@ export function toCohereResponse(id: string, response: RerankResponse, documents
   };
 }
 
-/** Characters per token to look at first: a token rarely spans more, so most searches stay short. */
-const PROBE_CHARS_PER_TOKEN = 8;
+/** The text of a document's first `maxTokens` tokens: Reranker.truncate. */
+export type Truncator = (text: string, maxTokens: number) => Promise<string>;
 
 /**
- * How many tokens `text` has, counted up to `limit`: any count over `limit` may stand for a longer
- * text, so that counting costs what `limit` tokens cost, however long the text.
+ * Documents cut side by side: libuv's pool runs 4 tasks at once by default, and more queued there
+ * would be work no one could take back once the client left.
  */
-export type TokenCounter = (text: string, limit: number) => Promise<number>;
+const CUTTING_AT_ONCE = 4;
 
 /**
- * The longest prefix of `text` of at most `maxTokens` tokens (max_tokens_per_doc). A token is at
- * least one UTF-8 byte, so a text of no more bytes than that is never tokenized. Each step of the
- * search counts at most maxTokens + 1 tokens, and stops when `signal` aborts (the client left).
+ * Each document cut to `maxTokens` tokens (max_tokens_per_doc), in order. A text of no more UTF-8
+ * bytes than that is never tokenized (a token is at least one byte). Stops taking up documents when
+ * `signal` aborts (the client left).
  */
-export async function truncateToTokens(count: TokenCounter, text: string, maxTokens: number, signal?: AbortSignal): Promise<string> {
-  if (Buffer.byteLength(text) <= maxTokens) return text;
-  // Never end between the two halves of a surrogate pair.
-  const boundary = (end: number) => (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]) ? end - 1 : end);
-  const fitsIn = async (end: number) => {
-    if (signal?.aborted) throw new RerankAbortError(signal.reason);
-    return (await count(text.slice(0, end), maxTokens + 1)) <= maxTokens;
+export async function truncateDocuments(truncate: Truncator, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
+  const out = new Array<string>(documents.length);
+  let next = 0;
+  const cutter = async () => {
+    while (next < documents.length) {
+      if (signal?.aborted) throw new RerankAbortError(signal.reason);
+      const i = next++;
+      out[i] = Buffer.byteLength(documents[i]) <= maxTokens ? documents[i] : await truncate(documents[i], maxTokens);
+    }
   };
-  // Invariant: the prefix of `fits` characters fits, the one of `tooLong` does not.
-  let fits = 0;
-  let tooLong = text.length;
-  const probe = boundary(Math.min(text.length, maxTokens * PROBE_CHARS_PER_TOKEN));
-  if (!(await fitsIn(probe))) tooLong = probe;
-  else if (probe === text.length || (await fitsIn(text.length))) return text;
-  else fits = probe;
-  while (tooLong - fits > 1) {
-    const mid = boundary((fits + tooLong) >>> 1);
-    if (mid <= fits) break;
-    if (await fitsIn(mid)) fits = mid;
-    else tooLong = mid;
-  }
-  return text.slice(0, fits);
+  await Promise.all(Array.from({ length: Math.min(CUTTING_AT_ONCE, documents.length) }, cutter));
+  return out;
 }
 
 export interface CohereRouteOptions {
@@ -139,7 +129,7 @@ export interface CohereRouteOptions {
   clientGone(reply: FastifyReply): AbortSignal;
   /** The server's one scoring path (abort on `signal`, metrics). */
   score(reply: FastifyReply, body: RerankRequest, signal: AbortSignal): Promise<RerankResponse>;
-  countTokens: TokenCounter;
+  truncate: Truncator;
 }
 
 /** Cohere's error answer: `{ id, message }`, and 400 for an invalid body where /v1/rerank says 422. */
@@ -156,7 +146,7 @@ export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteO
       const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;
       // Watched from the start: a client that leaves while its documents are cut leaves no work behind.
       const signal = options.clientGone(reply);
-      const documents = await Promise.all(body.documents.map((d) => truncateToTokens(options.countTokens, d, maxTokens, signal)));
+      const documents = await truncateDocuments(options.truncate, body.documents, maxTokens, signal);
       const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n }, signal);
       return toCohereResponse(request.id, response, documents.length);
     });

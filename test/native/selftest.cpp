@@ -1,6 +1,7 @@
 // The native core without Node, for AddressSanitizer/LeakSanitizer (npm run test:asan): loads the
 // tiny model, scores groups that take every path (shared prefix, pairs spanning decode calls,
-// truncation, a refused pair, a query too long, bounded tokenization), frees everything, and does it again.
+// truncation, a refused pair, a query too long, bounded tokenization, a text cut to its first
+// tokens), frees everything, and does it again.
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -88,6 +89,15 @@ int main(int argc, char** argv) {
     const auto whole = r->tokenize(text, false);
     failures += check(r->tokenize(text, false, 100) == std::vector<llama_token>(whole.begin(), whole.begin() + 100),
                       "bounded tokenization is the whole one's front");
+    // Every cut of a text whose characters take several tokens: the text of the first n tokens
+    const std::string emoji = "caf\xc3\xa9 \xf0\x9f\x87\xab\xf0\x9f\x87\xb7 \xe6\xbc\xa2\xe5\xad\x97";
+    const size_t emojiTokens = r->tokenize(emoji, false).size();
+    for (size_t n = 0; n < emojiTokens; ++n) {
+      const auto cut = r->firstTokensText(emoji, n);
+      failures += check(cut && emoji.rfind(*cut, 0) == 0 && r->tokenize(*cut, false).size() <= n,
+                        "a text's first tokens' text is a prefix of at most that many tokens");
+    }
+    failures += check(!r->firstTokensText(emoji, emojiTokens), "a text of no more tokens is left whole");
   }
   try {
     LoadOptions bad;

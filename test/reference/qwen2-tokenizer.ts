@@ -98,9 +98,14 @@ export function qwen2Reference(meta: Map<string, MetaValue>, options: ReferenceO
     async encode(text: string): Promise<number[]> {
       return (await tokenizer.encode(text, null, { addSpecialTokens: false })).getIds();
     },
+    decode(ids: number[]): Promise<string> {
+      return tokenizer.decode(ids, false);
+    },
   };
 }
 
 export interface QwenReference {
   encode(text: string): Promise<number[]>;
+  /** The tokens' text; a character they hold only part of is U+FFFD (Rust's from_utf8_lossy). */
+  decode(ids: number[]): Promise<string>;
 }

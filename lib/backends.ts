@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RerankError } from './errors.js';
-import type { GpuOption } from './types.js';
+import type { DeviceInfo, GpuOption } from './types.js';
 
 export type GpuBackend = Exclude<GpuOption, 'auto' | 'cpu'>;
 const PREFERENCE: GpuBackend[] = ['cuda', 'vulkan', 'metal'];
@@ -92,16 +92,22 @@ export function probe(lib: BackendLibrary, addonPath: string): BackendLibrary {
   return result.reason ? { ...lib, ok: false, reason: result.reason } : { ...lib, ok: true, devices: result.devices };
 }
 
+/** The backend LLAMA_RERANK_GPU asks for ('auto' when unset). */
+function forcedBackend(): GpuOption {
+  const forced = (process.env.LLAMA_RERANK_GPU ?? 'auto') as GpuOption;
+  if (!['auto', 'cpu', ...PREFERENCE].includes(forced)) {
+    throw new RerankError('INVALID_OPTIONS', `LLAMA_RERANK_GPU must be auto, cpu, cuda, vulkan or metal, not "${forced}"`);
+  }
+  return forced;
+}
+
 /**
  * Probes the libraries (all of them, or only the forced backend's) and picks the default: forced by
  * LLAMA_RERANK_GPU, else the best that works. Every library that passed is loaded, so a model can
  * still ask for another backend by its `gpu` option.
  */
 export function chooseBackend(libraries: BackendLibrary[], addonPath: string): BackendReport {
-  const forced = (process.env.LLAMA_RERANK_GPU ?? 'auto') as GpuOption;
-  if (!['auto', 'cpu', ...PREFERENCE].includes(forced)) {
-    throw new RerankError('INVALID_OPTIONS', `LLAMA_RERANK_GPU must be auto, cpu, cuda, vulkan or metal, not "${forced}"`);
-  }
+  const forced = forcedBackend();
   if (forced === 'cpu') return { selected: 'cpu', why: 'LLAMA_RERANK_GPU=cpu', libraries };
   const wanted = libraries.filter((l) => forced === 'auto' || l.backend === forced);
   const probed = wanted.map((lib) => {
@@ -118,6 +124,27 @@ export function chooseBackend(libraries: BackendLibrary[], addonPath: string): B
     ? `${best.backend} from ${best.source} passed its probe on ${best.devices?.join(', ')}`
     : probed.length > 0 ? 'no GPU backend passed its probe' : 'no GPU backend library found';
   return { selected: best?.backend ?? 'cpu', why, libraries: [...probed, ...libraries.filter((l) => !wanted.includes(l))] };
+}
+
+/**
+ * The default of a static build (LLAMA_RERANK_BACKEND_DL=OFF: the backends compiled into the addon,
+ * nothing to probe): the best GPU backend compiled in that has a device, as llama.cpp itself would
+ * load onto it, else the CPU; or the one LLAMA_RERANK_GPU forces.
+ */
+export function compiledInBackend(devices: DeviceInfo[]): BackendReport {
+  const forced = forcedBackend();
+  if (forced === 'cpu') return { selected: 'cpu', why: 'LLAMA_RERANK_GPU=cpu', libraries: [] };
+  // ggml's Metal backend registers as "MTL" in some releases
+  const backendOf = (d: DeviceInfo) => (d.backend.toLowerCase() === 'mtl' ? 'metal' : d.backend.toLowerCase());
+  const gpus = devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+  const best = PREFERENCE.filter((b) => forced === 'auto' || b === forced).find((b) => gpus.some((d) => backendOf(d) === b));
+  if (forced !== 'auto' && !best) {
+    throw new RerankError('MODEL_LOAD_FAILED', `LLAMA_RERANK_GPU=${forced}, but this build has no ${forced} device`);
+  }
+  const why = best
+    ? `${best} compiled into this build, on ${gpus.filter((d) => backendOf(d) === best).map((d) => d.name).join(', ')}`
+    : 'no GPU device among the backends compiled into this build';
+  return { selected: best ?? 'cpu', why, libraries: [] };
 }
 
 /** The devices of a backend that passed their probe; undefined when none was probed (all are used). */

@@ -27,10 +27,11 @@ function hostMemoryToCheck(): number | undefined {
 /** Rejects with RerankError (MODEL_LOAD_FAILED, NATIVE_UNAVAILABLE). */
 export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranker> {
   const addon = nativeModule();
-  // 'auto' means the backend chosen for this process (lib/backends.ts); static builds choose themselves
-  const gpu = valid.gpu === 'auto' && addon.backendDl ? backendReport().selected : valid.gpu;
-  // Only the devices that passed the probe: a backend's other devices may be the broken ones.
-  const devices = addon.backendDl && gpu !== 'cpu' && gpu !== 'auto' ? passingDevices(backendReport(), gpu) : undefined;
+  // 'auto' means the backend chosen for this process (lib/backends.ts)
+  const gpu = valid.gpu === 'auto' ? backendReport().selected : valid.gpu;
+  // Only the devices that passed the probe: a backend's other devices may be the broken ones (a
+  // static build probes none, and uses all).
+  const devices = gpu !== 'cpu' ? passingDevices(backendReport(), gpu) : undefined;
   const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
   const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);

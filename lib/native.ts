@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { packageRoot } from '../models/paths.js';
-import { BackendReport, chooseBackend, findBackendLibraries } from './backends.js';
+import { BackendReport, chooseBackend, compiledInBackend, findBackendLibraries } from './backends.js';
 import { RerankError } from './errors.js';
 import type { DeviceInfo, ModelInfo } from './types.js';
 
@@ -139,10 +139,14 @@ function load(): Loaded {
         '(needs a C++ compiler, CMake and git; add `--backend cuda|vulkan|metal` for a GPU)');
     }
     const dir = dirname(path);
-    const backends = module.backendDl
-      ? chooseBackend(findBackendLibraries(dir), path)
-      : { selected: 'cpu' as const, why: 'backends are compiled into this build', libraries: [] };
-    module.init(dir, backends.libraries.filter((l) => l.ok).map((l) => l.path));
+    let backends: BackendReport;
+    if (module.backendDl) {
+      backends = chooseBackend(findBackendLibraries(dir), path);
+      module.init(dir, backends.libraries.filter((l) => l.ok).map((l) => l.path));
+    } else {
+      module.init(dir, []);
+      backends = compiledInBackend(module.listDevices());
+    }
     loaded = { module, path, backends };
   }
   return loaded;

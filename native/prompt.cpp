@@ -13,7 +13,7 @@ const char* const kSuffix = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</thi
 
 // Tokens past the kept ones that a prefix must give before its kept tokens count as final.
 // Cutting a text changes only how its last words split (the pre-tokenizer's words, and BPE merges
-// inside a word, are local): test/bounded-tokenize.test.ts compares against whole tokenizations.
+// inside a word, are local): test/prompt-tokens.test.ts compares against whole tokenizations.
 constexpr size_t kMarginTokens = 64;
 // Bytes per token to start from; the prefix then grows by what the tokens so far took.
 constexpr size_t kFirstBytesPerToken = 4;

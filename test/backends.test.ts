@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compiledInBackend } from '../lib/backends.js';
+import type { DeviceInfo } from '../lib/types.js';
 import { packageRoot } from '../models/paths.js';
 import { tinyModel } from './helpers.js';
 
@@ -131,5 +133,42 @@ describe('backend choice', () => {
     expect(maxDiff(r)).toBeLessThan(5e-3);
     // the model is on the devices that passed the probe, passed down by name
     expect(r.info!.auto.devices).toEqual(r.backends.libraries[0].devices);
+  });
+});
+
+describe('a static build (LLAMA_RERANK_BACKEND_DL=OFF): the backends compiled in, nothing probed', () => {
+  const device = (name: string, backend: string, type: DeviceInfo['type']): DeviceInfo => ({ name, description: name, backend, type, memoryFree: 0, memoryTotal: 0 });
+  const cpu = device('CPU', 'CPU', 'cpu');
+  const withGpuEnv = (value: string | undefined, f: () => void) => {
+    const before = process.env.LLAMA_RERANK_GPU;
+    if (value === undefined) delete process.env.LLAMA_RERANK_GPU;
+    else process.env.LLAMA_RERANK_GPU = value;
+    try {
+      f();
+    } finally {
+      if (before === undefined) delete process.env.LLAMA_RERANK_GPU;
+      else process.env.LLAMA_RERANK_GPU = before;
+    }
+  };
+
+  it('takes the best GPU backend with a device, as llama.cpp loads onto it, else the CPU (whose batches and scores then follow)', () => {
+    withGpuEnv(undefined, () => {
+      expect(compiledInBackend([cpu]).selected).toBe('cpu');
+      expect(compiledInBackend([cpu, device('BLAS', 'BLAS', 'accel')]).selected).toBe('cpu');
+      expect(compiledInBackend([cpu, device('Vulkan0', 'Vulkan', 'igpu'), device('CUDA0', 'CUDA', 'gpu')])).toMatchObject({
+        selected: 'cuda',
+        why: expect.stringContaining('CUDA0'),
+      });
+      expect(compiledInBackend([device('MTL0', 'MTL', 'gpu'), cpu]).selected).toBe('metal');
+      expect(compiledInBackend([device('Metal', 'Metal', 'igpu'), cpu]).selected).toBe('metal');
+    });
+  });
+
+  it('LLAMA_RERANK_GPU forces it, and fails clearly when the build has no such device', () => {
+    const both = [cpu, device('Vulkan0', 'Vulkan', 'gpu'), device('CUDA0', 'CUDA', 'gpu')];
+    withGpuEnv('cpu', () => expect(compiledInBackend(both).selected).toBe('cpu'));
+    withGpuEnv('vulkan', () => expect(compiledInBackend(both).selected).toBe('vulkan'));
+    withGpuEnv('cuda', () => expect(() => compiledInBackend([cpu])).toThrow(expect.objectContaining({ code: 'MODEL_LOAD_FAILED' })));
+    withGpuEnv('tpu', () => expect(() => compiledInBackend(both)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' })));
   });
 });

@@ -1,10 +1,11 @@
-// What max_tokens_per_doc costs on POST /v2/rerank: each document set posted to /v2/rerank, then
-// its documents as /v2 cut them (reranker.truncate) posted to /v1/rerank, so both score the same
-// pairs and the difference is the cutting. The server runs in this process on 127.0.0.1.
+// What max_tokens_per_doc costs on POST /v2/rerank: each document set posted to /v2/rerank, its
+// documents as /v2 cuts them posted to /v1/rerank (the same pairs scored, nothing cut), and the
+// cutting alone, as the route does it (truncateDocuments). The server runs in this process on 127.0.0.1.
 //   npm run bench:v2 -- [--model path.gguf] [--runs 3]
 import { parseArgs } from 'node:util';
 import { Reranker } from '../lib/index.js';
 import { buildServer } from '../lib/server/app.js';
+import { truncateDocuments } from '../lib/server/cohere.js';
 import { ensureTestModel } from '../test-models/generate.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string', default: '3' } } });
@@ -22,29 +23,35 @@ const reranker = await Reranker.load({ model });
 const server = buildServer({ reranker, modelName: 'bench', disposeOnShutdown: false });
 const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
 
-/** The best of `runs` posts of `body` to `path`, in ms. */
-async function best(path: string, body: object): Promise<number> {
+/** The best of `runs` runs of `task`, in ms. */
+async function best(task: () => Promise<unknown>): Promise<number> {
   let fastest = Infinity;
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
+    await task();
     fastest = Math.min(fastest, performance.now() - start);
   }
   return fastest;
 }
 
-await best('/v1/rerank', { query: 'warm up', documents: ['the compute buffers are set up by the first call'] });
+async function post(path: string, body: object): Promise<void> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+}
+
+await post('/v1/rerank', { query: 'warm up', documents: ['the compute buffers are set up by the first call'] });
 console.log(`model ${model}, best of ${runs}`);
-console.log('| documents | /v2/rerank ms | /v1/rerank ms, the same cut documents | cutting ms |');
+console.log('| documents | /v2/rerank ms | /v1/rerank ms, the same cut documents | cutting alone ms |');
 console.log('| --- | --- | --- | --- |');
 for (const { name, documents, maxTokens } of sets) {
   const query = 'what does the fox do?';
-  const v2 = await best('/v2/rerank', { model: 'bench', query, documents, max_tokens_per_doc: maxTokens });
-  const cut = await Promise.all(documents.map((d) => reranker.truncate(d, maxTokens)));
-  const v1 = await best('/v1/rerank', { query, documents: cut });
-  console.log(`| ${name} | ${v2.toFixed(0)} | ${v1.toFixed(0)} | ${(v2 - v1).toFixed(0)} |`);
+  const truncate = (text: string, n: number) => reranker.truncate(text, n);
+  const v2 = await best(() => post('/v2/rerank', { model: 'bench', query, documents, max_tokens_per_doc: maxTokens }));
+  const cut = await truncateDocuments(truncate, documents, maxTokens);
+  const v1 = await best(() => post('/v1/rerank', { query, documents: cut }));
+  const cutting = await best(() => truncateDocuments(truncate, documents, maxTokens));
+  console.log(`| ${name} | ${v2.toFixed(0)} | ${v1.toFixed(0)} | ${cutting.toFixed(0)} |`);
 }
 await server.shutdown();
 reranker.dispose();

@@ -7,11 +7,19 @@ import type { NativeReranker } from './native.js';
 import { TextNormalizer, textNormalizer } from './normalize.js';
 import { buildResponse } from './response.js';
 import { DecodeTotals, Scheduler } from './scheduler.js';
+import { Slots } from './slots.js';
 import type { LoadOptions, ModelInfo, RerankHooks, RerankRequest, RerankResponse, RerankStats } from './types.js';
 import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest, validateTokenizeOptions, validateTruncateArguments } from './validate.js';
 
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
+
+/**
+ * Native tokenize() and truncate() calls at once: libuv's pool (UV_THREADPOOL_SIZE, 4 by default)
+ * less the two native calls a scheduler keeps in flight, so texts of megabytes being cut never keep
+ * a request waiting to be scored.
+ */
+const TOKENIZER_CALLS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
 
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
@@ -21,6 +29,9 @@ export class Reranker implements AsyncDisposable {
   private readonly totals: Omit<RerankStats, keyof DecodeTotals | 'restarts'> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
   /** Kept across the schedulers of successive child processes. */
   private readonly decodeTotals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 };
+  private readonly tokenizerSlots = new Slots(TOKENIZER_CALLS);
+  /** tokenize() and truncate() calls not settled yet: asyncDispose waits for them too. */
+  private readonly tokenizerCalls = new Set<Promise<unknown>>();
 
   private constructor(native: NativeReranker, private readonly options: ValidLoadOptions, private readonly children?: ChildSupervisor) {
     this.native = native;
@@ -96,19 +107,24 @@ export class Reranker implements AsyncDisposable {
    */
   async tokenize(text: string, options: { parseSpecial?: boolean; maxTokens?: number } = {}): Promise<number[]> {
     const { parseSpecial = false, maxTokens } = validateTokenizeOptions(text, options);
-    return Array.from(await this.live().tokenize(this.normalize(text, maxTokens), parseSpecial, maxTokens));
+    const normalized = this.normalize(text, maxTokens);
+    return Array.from(await this.tokenizerCall((native) => native.tokenize(normalized, parseSpecial, maxTokens)));
   }
 
   /**
    * The text of the first `maxTokens` tokens of `text`, as a hosted API's `max_tokens_per_doc`
    * truncates a document: `text` itself when it has no more tokens than that; else the text those
    * tokens spell (normalized as a document is), less a character the last one ends inside, and at
-   * most `maxTokens` tokens when tokenized again. Tokenizes only as much of the text as the tokens
-   * need, about twice: a cheap cut for a long document.
+   * most `maxTokens` tokens when tokenized again (a lone surrogate reads as U+FFFD, as everywhere).
+   * Tokenizes only as much of the text as the tokens need, about twice: a cheap cut for a long document.
    */
   async truncate(text: string, maxTokens: number): Promise<string> {
     validateTruncateArguments(text, maxTokens);
-    return (await this.live().truncate(this.normalize(text, maxTokens), maxTokens)) ?? text;
+    const normalized = this.normalize(text, maxTokens);
+    // A token spells at least one byte of the normalized text (NFC can make it longer: U+0F76 is 3
+    // bytes, then 6 and 6 tokens), so a text of no more bytes needs no tokenizing.
+    if (Buffer.byteLength(normalized) <= maxTokens) return text;
+    return (await this.tokenizerCall((native) => native.truncate(normalized, maxTokens))) ?? text;
   }
 
   /**
@@ -126,7 +142,23 @@ export class Reranker implements AsyncDisposable {
   /** dispose(), then waits until native code has stopped and let go of the model. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
-    await this.scheduler.idle();
+    await Promise.allSettled([this.scheduler.idle(), ...this.tokenizerCalls]);
+  }
+
+  /**
+   * A native tokenizer call, in its turn (TOKENIZER_CALLS). Its answer after dispose() is DISPOSED,
+   * as a call to an isolated model's ended child is.
+   */
+  private async tokenizerCall<T>(call: (native: NativeReranker) => Promise<T>): Promise<T> {
+    const running = this.tokenizerSlots.run(() => call(this.live()));
+    this.tokenizerCalls.add(running);
+    try {
+      const result = await running;
+      this.live();
+      return result;
+    } finally {
+      this.tokenizerCalls.delete(running);
+    }
   }
 
   private live(): NativeReranker {

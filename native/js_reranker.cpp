@@ -1,6 +1,7 @@
 #include "js_reranker.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -8,6 +9,15 @@
 
 namespace rerank {
 namespace {
+
+// A token count from JS: a number at or above 0, NaN excluded; SIZE_MAX for one past what size_t holds.
+bool tokenCount(const Napi::Value& v, size_t& out) {
+  if (!v.IsNumber()) return false;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0)) return false;
+  out = d >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(d);
+  return true;
+}
 
 struct AddonData {
   Napi::FunctionReference constructor;
@@ -132,9 +142,8 @@ Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw codedError(env, "tokenize() takes a string", "INVALID_ARGUMENT");
   const bool special = info.Length() > 1 && info[1].ToBoolean().Value();
   // tokenize(text, parseSpecial, maxTokens?): the first maxTokens tokens only
-  const size_t maxTokens = info.Length() > 2 && info[2].IsNumber() && info[2].As<Napi::Number>().DoubleValue() >= 0
-                               ? static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue())
-                               : SIZE_MAX;
+  size_t maxTokens = SIZE_MAX;  // left so when absent or not a count: every token
+  if (info.Length() > 2) tokenCount(info[2], maxTokens);
   return PromiseWorker<std::vector<llama_token>>::run(
       env, "llama-rerank:tokenize", "TOKENIZE_FAILED",
       [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(), special, maxTokens] {
@@ -150,14 +159,15 @@ Napi::Value JsReranker::tokenize(const Napi::CallbackInfo& info) {
 Napi::Value JsReranker::truncate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!reranker_) throw codedError(env, "the model has been disposed", "DISPOSED");
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber() || info[1].As<Napi::Number>().DoubleValue() < 0) {
+  size_t maxTokens = 0;
+  if (info.Length() < 2 || !info[0].IsString() || !tokenCount(info[1], maxTokens)) {
     throw codedError(env, "truncate() takes a string and a token count", "INVALID_ARGUMENT");
   }
   // truncate(text, maxTokens): the text of its first maxTokens tokens, null when that is all of it
   return PromiseWorker<std::optional<std::string>>::run(
       env, "llama-rerank:truncate", "TOKENIZE_FAILED",
       [r = reranker_, text = info[0].As<Napi::String>().Utf8Value(),
-       maxTokens = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue())] { return r->firstTokensText(text, maxTokens); },
+       maxTokens] { return r->firstTokensText(text, maxTokens); },
       [](Napi::Env env, std::optional<std::string>& text) -> Napi::Value {
         return text ? Napi::String::New(env, *text) : env.Null();
       });

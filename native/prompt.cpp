@@ -63,7 +63,7 @@ std::vector<llama_token> Prompt::tokenize(const std::string& text, bool parseSpe
 }
 
 Prompt::Front Prompt::front(const std::string& head, const std::string& text, size_t keep, bool parseSpecial) const {
-  const size_t want = keep + kMarginTokens;
+  const size_t want = keep > SIZE_MAX - kMarginTokens ? SIZE_MAX : keep + kMarginTokens;
   size_t len = std::min(text.size(), want * kFirstBytesPerToken);
   for (;;) {
     len = utf8Cut(text, len);

@@ -135,12 +135,16 @@ describe('truncateDocuments', () => {
     return reranker.truncate(text, maxTokens);
   };
 
-  it("keeps each document's place, and hands truncate() only texts of more bytes than n", async () => {
+  it("cuts every document, each in its place", async () => {
     const texts = Array.from({ length: 11 }, (_, i) => (i % 3 === 0 ? 'short' : `${i} ${'lorem ipsum '.repeat(10 * i)}`));
     const asked: string[] = [];
     const cut = await truncateDocuments(cutter(asked), texts, 8);
     expect(cut).toEqual(await Promise.all(texts.map((t) => reranker.truncate(t, 8))));
-    expect(asked).toEqual(texts.filter((t) => t !== 'short'));
+    for (const t of cut) expect((await reranker.tokenize(t)).length).toBeLessThanOrEqual(8);
+    expect(asked.sort()).toEqual([...texts].sort());
+    // no fewer bytes than max_tokens_per_doc is no proof of fitting: NFC makes U+0F76's 3 bytes 6 tokens
+    const [lengthened] = await truncateDocuments(cutter(), ['\u0F76'.repeat(10)], 30);
+    expect((await reranker.tokenize(lengthened)).length).toBeLessThanOrEqual(30);
   });
 
   it('stops taking up documents when the signal aborts (the client left)', async () => {

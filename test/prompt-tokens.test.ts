@@ -120,6 +120,13 @@ describe("truncate(): the text of a text's first n tokens", () => {
     expect(cutInTwo).toBeGreaterThan(0); // the texts did cut characters in two
   });
 
+  it('cuts a short text that normalizing lengthens: NFC makes U+0F76 (3 bytes) 6 bytes and 6 tokens', async () => {
+    const text = '\u0F76'.repeat(10); // 30 bytes, 60 tokens
+    expect(await r.tokenize(text)).toHaveLength(60);
+    for (const n of [29, 30, 59]) expect((await r.tokenize(await r.truncate(text, n))).length).toBeLessThanOrEqual(n);
+    expect(await r.truncate(text, 60)).toBe(text);
+  });
+
   it('tokenizes a bounded part of a huge text: as many bytes for 4 MiB of spaces as for 8 MiB', async () => {
     const native = nativeModule();
     const truncateCounting = async (text: string) => {

@@ -234,6 +234,20 @@ describe('lifetime', () => {
     expect(child.stderr).toBe('');
   });
 
+  it('asyncDispose waits for tokenize() and truncate() in flight, which then reject with DISPOSED, in-process as isolated', async () => {
+    for (const isolate of [false, true]) {
+      const r = await Reranker.load({ model: tinyModel('rank'), isolate });
+      const spaces = ' '.repeat(2 << 20);
+      // three calls: more than run at once, so one still waits its turn when dispose comes
+      const calls = [r.truncate(spaces, 8000), r.tokenize(spaces), r.truncate(`${spaces}x`, 8000)];
+      const settled: string[] = [];
+      calls.forEach((c, i) => c.then(() => settled.push(`${i} answered`), (e: RerankError) => settled.push(`${i} ${e.code}`)));
+      await r[Symbol.asyncDispose]();
+      await Promise.resolve(); // the callbacks of promises that settled before asyncDispose's did
+      expect(settled.sort(), `isolate: ${isolate}`).toEqual(['0 DISPOSED', '1 DISPOSED', '2 DISPOSED']);
+    }
+  });
+
   it('supports await using (Symbol.asyncDispose)', async () => {
     const r = await Reranker.load({ model: tinyModel('rank') });
     await r[Symbol.asyncDispose]();

@@ -99,15 +99,14 @@ export function toCohereResponse(id: string, response: RerankResponse, documents
 export type Truncator = (text: string, maxTokens: number) => Promise<string>;
 
 /**
- * Documents cut side by side: libuv's pool runs 4 tasks at once by default, and more queued there
- * would be work no one could take back once the client left.
+ * Documents of one request cut side by side: as many as the reranker cuts at once (lib/reranker.ts,
+ * TOKENIZER_CALLS), so when the client leaves, no more than these are still cut.
  */
-const CUTTING_AT_ONCE = 4;
+const CUTTING_AT_ONCE = 2;
 
 /**
- * Each document cut to `maxTokens` tokens (max_tokens_per_doc), in order. A text of no more UTF-8
- * bytes than that is never tokenized (a token is at least one byte). Stops taking up documents when
- * `signal` aborts (the client left).
+ * Each document cut to `maxTokens` tokens (max_tokens_per_doc), in order. Stops taking up documents
+ * when `signal` aborts (the client left).
  */
 export async function truncateDocuments(truncate: Truncator, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
   const out = new Array<string>(documents.length);
@@ -116,7 +115,7 @@ export async function truncateDocuments(truncate: Truncator, documents: readonly
     while (next < documents.length) {
       if (signal?.aborted) throw new RerankAbortError(signal.reason);
       const i = next++;
-      out[i] = Buffer.byteLength(documents[i]) <= maxTokens ? documents[i] : await truncate(documents[i], maxTokens);
+      out[i] = await truncate(documents[i], maxTokens);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CUTTING_AT_ONCE, documents.length) }, cutter));
@@ -144,7 +143,7 @@ export function registerCohereRoutes(app: FastifyInstance, options: CohereRouteO
     scope.post(COHERE_RERANK_ROUTE.slice(COHERE_PREFIX.length), { schema: { body: cohereRerankBodySchema(options.maxDocuments) } }, async (request, reply) => {
       const body = request.body as CohereRerankBody;
       const maxTokens = body.max_tokens_per_doc ?? DEFAULT_MAX_TOKENS_PER_DOC;
-      // Watched from the start: a client that leaves while its documents are cut leaves no work behind.
+      // Watched from the start: a client that leaves while its documents are cut leaves only the ones being cut behind.
       const signal = options.clientGone(reply);
       const documents = await truncateDocuments(options.truncate, body.documents, maxTokens, signal);
       const response = await options.score(reply, { query: body.query, documents, top_n: body.top_n }, signal);

@@ -128,8 +128,9 @@ export function chooseBackend(libraries: BackendLibrary[], addonPath: string): B
 
 /**
  * The default of a static build (LLAMA_RERANK_BACKEND_DL=OFF: the backends compiled into the addon,
- * nothing to probe): the best GPU backend compiled in that has a device, as llama.cpp itself would
- * load onto it, else the CPU; or the one LLAMA_RERANK_GPU forces.
+ * nothing to probe): the best of CUDA, Vulkan and Metal compiled in with a device, else the CPU; or
+ * the one LLAMA_RERANK_GPU forces. A model then loads onto every device of it, as with loadable
+ * backends.
  */
 export function compiledInBackend(devices: DeviceInfo[]): BackendReport {
   const forced = forcedBackend();
@@ -141,9 +142,12 @@ export function compiledInBackend(devices: DeviceInfo[]): BackendReport {
   if (forced !== 'auto' && !best) {
     throw new RerankError('MODEL_LOAD_FAILED', `LLAMA_RERANK_GPU=${forced}, but this build has no ${forced} device`);
   }
+  const others = gpus.filter((d) => !(PREFERENCE as string[]).includes(backendOf(d)));
   const why = best
     ? `${best} compiled into this build, on ${gpus.filter((d) => backendOf(d) === best).map((d) => d.name).join(', ')}`
-    : 'no GPU device among the backends compiled into this build';
+    : others.length > 0
+      ? `no CUDA, Vulkan or Metal device compiled into this build (${others.map((d) => `${d.name} of ${d.backend}`).join(', ')} not chosen)`
+      : 'no GPU device among the backends compiled into this build';
   return { selected: best ?? 'cpu', why, libraries: [] };
 }
 

@@ -100,7 +100,8 @@ export interface NativeModule {
 interface Loaded {
   module: NativeModule;
   path: string;
-  backends: BackendReport;
+  /** A static build's is read from its devices when first asked for (listing them wakes each GPU). */
+  backends?: BackendReport;
 }
 let loaded: Loaded | undefined;
 
@@ -139,14 +140,8 @@ function load(): Loaded {
         '(needs a C++ compiler, CMake and git; add `--backend cuda|vulkan|metal` for a GPU)');
     }
     const dir = dirname(path);
-    let backends: BackendReport;
-    if (module.backendDl) {
-      backends = chooseBackend(findBackendLibraries(dir), path);
-      module.init(dir, backends.libraries.filter((l) => l.ok).map((l) => l.path));
-    } else {
-      module.init(dir, []);
-      backends = compiledInBackend(module.listDevices());
-    }
+    const backends = module.backendDl ? chooseBackend(findBackendLibraries(dir), path) : undefined;
+    module.init(dir, backends?.libraries.filter((l) => l.ok).map((l) => l.path) ?? []);
     loaded = { module, path, backends };
   }
   return loaded;
@@ -158,7 +153,8 @@ export function nativeModule(): NativeModule {
 
 /** The backend models load onto when their gpu option is 'auto', and how it was chosen. */
 export function backendReport(): BackendReport & { addon: string } {
-  const { backends, path } = load();
-  return { ...backends, addon: path };
+  const it = load();
+  it.backends ??= compiledInBackend(it.module.listDevices());
+  return { ...it.backends, addon: it.path };
 }
 

@@ -14,12 +14,22 @@ import { ValidLoadOptions, ValidRequest, validateLoadOptions, validateRequest, v
 /** Tokens each window of a chunked document repeats from the one before. */
 const CHUNK_OVERLAP = 80;
 
+/** libuv's thread pool, as libuv reads UV_THREADPOOL_SIZE (atoi; 0 is 1, at most 1024; unset, 4). */
+function libuvPoolSize(): number {
+  const value = process.env.UV_THREADPOOL_SIZE;
+  if (value === undefined) return 4;
+  const n = Number.parseInt(value, 10);
+  if (Number.isNaN(n) || n === 0) return 1;
+  return n < 0 || n > 1024 ? 1024 : n; // libuv reads it as unsigned
+}
+
 /**
- * Native tokenize() and truncate() calls at once: libuv's pool (UV_THREADPOOL_SIZE, 4 by default)
- * less the two native calls a scheduler keeps in flight, so texts of megabytes being cut never keep
- * a request waiting to be scored.
+ * Native tokenize() and truncate() calls at once, in this process, every model's together: libuv's
+ * pool less the two native calls a scheduler keeps in flight, so texts of megabytes being cut never
+ * keep a request of one model waiting to be scored. (Each further model loaded in this process
+ * keeps two more threads busy scoring: raise UV_THREADPOOL_SIZE for those.)
  */
-const TOKENIZER_CALLS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
+const tokenizerSlots = new Slots(Math.max(1, libuvPoolSize() - 2));
 
 export class Reranker implements AsyncDisposable {
   private native: NativeReranker | undefined;
@@ -29,7 +39,8 @@ export class Reranker implements AsyncDisposable {
   private readonly totals: Omit<RerankStats, keyof DecodeTotals | 'restarts'> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
   /** Kept across the schedulers of successive child processes. */
   private readonly decodeTotals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 };
-  private readonly tokenizerSlots = new Slots(TOKENIZER_CALLS);
+  /** Aborted by dispose(): tokenize() and truncate() calls waiting their turn leave the line. */
+  private readonly disposal = new AbortController();
   /** tokenize() and truncate() calls not settled yet: asyncDispose waits for them too. */
   private readonly tokenizerCalls = new Set<Promise<unknown>>();
 
@@ -117,14 +128,17 @@ export class Reranker implements AsyncDisposable {
    * tokens spell (normalized as a document is), less a character the last one ends inside, and at
    * most `maxTokens` tokens when tokenized again (a lone surrogate reads as U+FFFD, as everywhere).
    * Tokenizes only as much of the text as the tokens need, about twice: a cheap cut for a long document.
+   * `signal`: aborted before native code took the call, it rejects with ABORTED.
    */
-  async truncate(text: string, maxTokens: number): Promise<string> {
-    validateTruncateArguments(text, maxTokens);
+  async truncate(text: string, maxTokens: number, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const { signal } = validateTruncateArguments(text, maxTokens, options);
+    this.live();
+    if (signal?.aborted) throw new RerankAbortError(signal.reason);
     const normalized = this.normalize(text, maxTokens);
     // A token spells at least one byte of the normalized text (NFC can make it longer: U+0F76 is 3
     // bytes, then 6 and 6 tokens), so a text of no more bytes needs no tokenizing.
     if (Buffer.byteLength(normalized) <= maxTokens) return text;
-    return (await this.tokenizerCall((native) => native.truncate(normalized, maxTokens))) ?? text;
+    return (await this.tokenizerCall((native) => native.truncate(normalized, maxTokens), signal)) ?? text;
   }
 
   /**
@@ -134,6 +148,7 @@ export class Reranker implements AsyncDisposable {
   dispose(): void {
     const native = this.native;
     this.native = undefined;
+    this.disposal.abort(new RerankError('DISPOSED', 'the reranker was disposed'));
     this.scheduler.close();
     native?.dispose();
     this.children?.close();
@@ -146,16 +161,18 @@ export class Reranker implements AsyncDisposable {
   }
 
   /**
-   * A native tokenizer call, in its turn (TOKENIZER_CALLS). Its answer after dispose() is DISPOSED,
-   * as a call to an isolated model's ended child is.
+   * A native tokenizer call, in its turn (tokenizerSlots). Its answer after dispose() is DISPOSED, as
+   * a call to an isolated model's ended child is; `signal` aborted before the call ran: ABORTED.
    */
-  private async tokenizerCall<T>(call: (native: NativeReranker) => Promise<T>): Promise<T> {
-    const running = this.tokenizerSlots.run(() => call(this.live()));
+  private async tokenizerCall<T>(call: (native: NativeReranker) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const running = tokenizerSlots.run(() => call(this.live()), [this.disposal.signal, signal]);
     this.tokenizerCalls.add(running);
     try {
       const result = await running;
       this.live();
       return result;
+    } catch (err) {
+      throw signal?.aborted && err === signal.reason ? new RerankAbortError(signal.reason) : err;
     } finally {
       this.tokenizerCalls.delete(running);
     }

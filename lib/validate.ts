@@ -127,9 +127,14 @@ export function validateTokenizeOptions(text: unknown, options: unknown): { pars
 }
 
 /** Reranker.truncate's arguments. */
-export function validateTruncateArguments(text: unknown, maxTokens: unknown): void {
+export function validateTruncateArguments(text: unknown, maxTokens: unknown, options: unknown): { signal?: AbortSignal } {
   if (typeof text !== 'string') throw bad('text', 'must be a string');
   if (!isTokenCount(maxTokens)) throw bad('maxTokens', 'must be a non-negative integer');
+  if (!isPlainObject(options)) throw new RerankError('INVALID_REQUEST', 'truncate options must be an object');
+  checkFields(options, new Set(['signal']), bad);
+  const { signal } = options;
+  if (!unset(signal) && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  return { signal: signal ?? undefined };
 }
 
 export function validateLoadOptions(input: unknown): ValidLoadOptions {

@@ -161,6 +161,8 @@ describe('a static build (LLAMA_RERANK_BACKEND_DL=OFF): the backends compiled in
       });
       expect(compiledInBackend([device('MTL0', 'MTL', 'gpu'), cpu]).selected).toBe('metal');
       expect(compiledInBackend([device('Metal', 'Metal', 'igpu'), cpu]).selected).toBe('metal');
+      // a GPU backend llama-rerank does not choose (a ROCm build of ggml-cuda) is named, not hidden
+      expect(compiledInBackend([cpu, device('ROCm0', 'ROCm', 'gpu')])).toMatchObject({ selected: 'cpu', why: expect.stringContaining('ROCm0 of ROCm') });
     });
   });
 

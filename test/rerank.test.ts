@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Reranker, RerankError, rerank, unloadAll } from '../lib/index.js';
+import { nativeModule } from '../lib/native.js';
 import { packageRoot } from '../models/paths.js';
 import { exampleRequest, hostedExample, scoresByIndex, tinyModel } from './helpers.js';
 
@@ -193,6 +194,28 @@ describe('lifetime', () => {
     r.dispose();
     expect(r.disposed).toBe(true);
     await expect(r.rerank(exampleRequest())).rejects.toMatchObject({ code: 'DISPOSED' });
+    await expect(r.truncate('hi', 5)).rejects.toMatchObject({ code: 'DISPOSED' }); // short enough to need no tokenizing
+    await expect(r.tokenize('hi')).rejects.toMatchObject({ code: 'DISPOSED' });
+  });
+
+  it("a truncate() whose signal aborts while it waits its turn leaves the line: native code never sees it", async () => {
+    // Two cuts take both places (libuv's 4 threads less scoring's 2: UV_THREADPOOL_SIZE is unset here).
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    const native = nativeModule();
+    const long = (tail: string) => `${' '.repeat(2 << 20)}${tail}`;
+    let before = native.tokenizedBytes();
+    await r.truncate(long('a'), 8000);
+    const oneCut = native.tokenizedBytes() - before;
+    before = native.tokenizedBytes();
+    const busy = [r.truncate(long('b'), 8000), r.truncate(long('c'), 8000)];
+    const ctl = new AbortController();
+    const waiting = r.truncate(long('d'), 8000, { signal: ctl.signal });
+    ctl.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+    await Promise.all(busy);
+    expect(native.tokenizedBytes() - before).toBe(2 * oneCut);
+    await expect(r.truncate(long('e'), 8000, { signal: ctl.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    r.dispose();
   });
 
   it('dispose while a request runs stops it in native code and rejects it and the queued ones', async () => {

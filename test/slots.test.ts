@@ -6,14 +6,14 @@ describe('Slots', () => {
   it('runs at most n tasks at once, the waiting ones first come, first served, after failures too', async () => {
     const slots = new Slots(2);
     let running = 0;
-    let most = 0;
     const started: number[] = [];
+    const runningAtStart: number[] = [];
     const finish: (() => void)[] = [];
     const tasks = Array.from({ length: 6 }, (_, i) =>
       slots
         .run(async () => {
           started.push(i);
-          most = Math.max(most, ++running);
+          runningAtStart.push(++running);
           await new Promise<void>((resolve) => finish.push(resolve));
           running--;
           if (i === 1) throw new Error('task 1 failed');
@@ -28,6 +28,24 @@ describe('Slots', () => {
     }
     expect(await Promise.all(tasks)).toEqual([0, 'task 1 failed', 2, 3, 4, 5]);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(most).toBe(2);
+    expect(runningAtStart).toEqual([1, 2, 2, 2, 2, 2]); // task 1's failure gave its place on
+  });
+
+  it('a waiting task whose signal aborts leaves the line, rejected with its reason; no place is lost', async () => {
+    const slots = new Slots(1);
+    let release!: () => void;
+    const first = slots.run(() => new Promise<string>((resolve) => (release = () => resolve('first'))));
+    const ctl = new AbortController();
+    const ran: string[] = [];
+    const leaving = slots.run(async () => ran.push('leaving'), [undefined, ctl.signal]);
+    const next = slots.run(async () => ran.push('next'));
+    ctl.abort(new Error('gone'));
+    await expect(leaving).rejects.toThrow('gone');
+    await expect(slots.run(async () => 0, [ctl.signal])).rejects.toThrow('gone'); // aborted already: not queued
+    release();
+    expect(await first).toBe('first');
+    await next;
+    expect(ran).toEqual(['next']);
+    expect(await Promise.all([slots.run(async () => 1), slots.run(async () => 2)])).toEqual([1, 2]);
   });
 });

@@ -94,13 +94,16 @@ describe('request validation', () => {
   });
 
   it('refuses bad truncate() arguments with a typed error', async () => {
-    const bad: [unknown[], string][] = [
+    const bad: [unknown[], string | undefined][] = [
       [[42, 3], 'text'],
       [['a'], 'maxTokens'],
       [['a', -1], 'maxTokens'],
       [['a', 1.5], 'maxTokens'],
       [['a', '3'], 'maxTokens'],
       [['a', null], 'maxTokens'],
+      [['a', 3, { signal: 'now' }], 'signal'],
+      [['a', 3, { sgnal: null }], 'sgnal'],
+      [['a', 3, 'x'], undefined],
     ];
     for (const [args, field] of bad) {
       const err = await (reranker.truncate as (...a: unknown[]) => Promise<string>)(...args).catch((e) => e);

@@ -194,7 +194,7 @@ export function buildServer(options: ServerOptions): RerankServer {
     maxDocuments: limits.maxDocuments,
     clientGone,
     score,
-    truncate: (text, maxTokens) => reranker!.truncate(text, maxTokens),
+    truncate: (text, maxTokens, signal) => reranker!.truncate(text, maxTokens, { signal }),
   });
 
   let closed: Promise<void> | undefined;

@@ -95,18 +95,18 @@ export function toCohereResponse(id: string, response: RerankResponse, documents
   };
 }
 
-/** The text of a document's first `maxTokens` tokens: Reranker.truncate. */
-export type Truncator = (text: string, maxTokens: number) => Promise<string>;
+/** The text of a document's first `maxTokens` tokens: Reranker.truncate, given up when `signal` aborts. */
+export type Truncator = (text: string, maxTokens: number, signal?: AbortSignal) => Promise<string>;
 
 /**
- * Documents of one request cut side by side: as many as the reranker cuts at once (lib/reranker.ts,
- * TOKENIZER_CALLS), so when the client leaves, no more than these are still cut.
+ * Documents of one request handed to the reranker at once: its line of cuts (every model's in the
+ * process, lib/reranker.ts) then holds two of each request, so requests take turns.
  */
 const CUTTING_AT_ONCE = 2;
 
 /**
- * Each document cut to `maxTokens` tokens (max_tokens_per_doc), in order. Stops taking up documents
- * when `signal` aborts (the client left).
+ * Each document cut to `maxTokens` tokens (max_tokens_per_doc), in order. When `signal` aborts (the
+ * client left), no more documents are taken up and those waiting their turn leave the line.
  */
 export async function truncateDocuments(truncate: Truncator, documents: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
   const out = new Array<string>(documents.length);
@@ -115,7 +115,7 @@ export async function truncateDocuments(truncate: Truncator, documents: readonly
     while (next < documents.length) {
       if (signal?.aborted) throw new RerankAbortError(signal.reason);
       const i = next++;
-      out[i] = await truncate(documents[i], maxTokens);
+      out[i] = await truncate(documents[i], maxTokens, signal);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CUTTING_AT_ONCE, documents.length) }, cutter));

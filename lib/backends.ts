@@ -129,26 +129,40 @@ export function chooseBackend(libraries: BackendLibrary[], addonPath: string): B
 /**
  * The default of a static build (LLAMA_RERANK_BACKEND_DL=OFF: the backends compiled into the addon,
  * nothing to probe): the best of CUDA, Vulkan and Metal compiled in with a device, else the CPU; or
- * the one LLAMA_RERANK_GPU forces. A model then loads onto every device of it, as with loadable
- * backends.
+ * the one LLAMA_RERANK_GPU forces. Each of those backends is a library of the report, the addon
+ * itself, with the devices a model loads onto (modelDevices), as a probed library has.
  */
-export function compiledInBackend(devices: DeviceInfo[]): BackendReport {
+export function compiledInBackend(devices: DeviceInfo[], addonPath: string): BackendReport {
   const forced = forcedBackend();
   if (forced === 'cpu') return { selected: 'cpu', why: 'LLAMA_RERANK_GPU=cpu', libraries: [] };
   // ggml's Metal backend registers as "MTL" in some releases
   const backendOf = (d: DeviceInfo) => (d.backend.toLowerCase() === 'mtl' ? 'metal' : d.backend.toLowerCase());
   const gpus = devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
-  const best = PREFERENCE.filter((b) => forced === 'auto' || b === forced).find((b) => gpus.some((d) => backendOf(d) === b));
+  const libraries: BackendLibrary[] = PREFERENCE.flatMap((backend) => {
+    const own = modelDevices(gpus.filter((d) => backendOf(d) === backend));
+    return own.length > 0 ? [{ backend, path: addonPath, source: 'the addon (compiled in)', ok: true, devices: own.map((d) => d.name) }] : [];
+  });
+  const best = libraries.find((l) => forced === 'auto' || l.backend === forced);
   if (forced !== 'auto' && !best) {
     throw new RerankError('MODEL_LOAD_FAILED', `LLAMA_RERANK_GPU=${forced}, but this build has no ${forced} device`);
   }
   const others = gpus.filter((d) => !(PREFERENCE as string[]).includes(backendOf(d)));
   const why = best
-    ? `${best} compiled into this build, on ${gpus.filter((d) => backendOf(d) === best).map((d) => d.name).join(', ')}`
+    ? `${best.backend} compiled into this build, on ${best.devices!.join(', ')}`
     : others.length > 0
       ? `no CUDA, Vulkan or Metal device compiled into this build (${others.map((d) => `${d.name} of ${d.backend}`).join(', ')} not chosen)`
       : 'no GPU device among the backends compiled into this build';
-  return { selected: best ?? 'cpu', why, libraries: [] };
+  return { selected: best?.backend ?? 'cpu', why, libraries };
+}
+
+/**
+ * Of one backend's usable devices, those a model loads onto: its discrete GPUs, or its integrated
+ * ones when it has none, as llama.cpp's own default does (ggml's Vulkan backend lists both, and a
+ * model split with an integrated GPU waits on it).
+ */
+export function modelDevices<D extends { type: string }>(devices: D[]): D[] {
+  const discrete = devices.filter((d) => d.type === 'gpu');
+  return discrete.length > 0 ? discrete : devices;
 }
 
 /** The devices of a backend that passed their probe; undefined when none was probed (all are used). */

@@ -29,8 +29,8 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   const addon = nativeModule();
   // 'auto' means the backend chosen for this process (lib/backends.ts)
   const gpu = valid.gpu === 'auto' ? backendReport().selected : valid.gpu;
-  // Only the devices that passed the probe: a backend's other devices may be the broken ones (a
-  // static build probes none, and uses all).
+  // Only the devices that passed the probe (a backend's other devices may be the broken ones), and
+  // of those the discrete GPUs (lib/backends.ts modelDevices); a static build's, unprobed, likewise.
   const devices = gpu !== 'cpu' ? passingDevices(backendReport(), gpu) : undefined;
   const onGpu = gpu !== 'cpu' && valid.gpuLayers !== 0;
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.

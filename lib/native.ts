@@ -154,7 +154,7 @@ export function nativeModule(): NativeModule {
 /** The backend models load onto when their gpu option is 'auto', and how it was chosen. */
 export function backendReport(): BackendReport & { addon: string } {
   const it = load();
-  it.backends ??= compiledInBackend(it.module.listDevices());
+  it.backends ??= compiledInBackend(it.module.listDevices(), it.path);
   return { ...it.backends, addon: it.path };
 }
 

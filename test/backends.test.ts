@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compiledInBackend } from '../lib/backends.js';
+import { compiledInBackend, modelDevices, passingDevices } from '../lib/backends.js';
 import type { DeviceInfo } from '../lib/types.js';
 import { packageRoot } from '../models/paths.js';
 import { tinyModel } from './helpers.js';
@@ -153,24 +153,37 @@ describe('a static build (LLAMA_RERANK_BACKEND_DL=OFF): the backends compiled in
 
   it('takes the best GPU backend with a device, as llama.cpp loads onto it, else the CPU (whose batches and scores then follow)', () => {
     withGpuEnv(undefined, () => {
-      expect(compiledInBackend([cpu]).selected).toBe('cpu');
-      expect(compiledInBackend([cpu, device('BLAS', 'BLAS', 'accel')]).selected).toBe('cpu');
-      expect(compiledInBackend([cpu, device('Vulkan0', 'Vulkan', 'igpu'), device('CUDA0', 'CUDA', 'gpu')])).toMatchObject({
+      expect(compiledInBackend([cpu], 'addon.node').selected).toBe('cpu');
+      expect(compiledInBackend([cpu, device('BLAS', 'BLAS', 'accel')], 'addon.node').selected).toBe('cpu');
+      expect(compiledInBackend([cpu, device('Vulkan0', 'Vulkan', 'igpu'), device('CUDA0', 'CUDA', 'gpu')], 'addon.node')).toMatchObject({
         selected: 'cuda',
         why: expect.stringContaining('CUDA0'),
       });
-      expect(compiledInBackend([device('MTL0', 'MTL', 'gpu'), cpu]).selected).toBe('metal');
-      expect(compiledInBackend([device('Metal', 'Metal', 'igpu'), cpu]).selected).toBe('metal');
+      expect(compiledInBackend([device('MTL0', 'MTL', 'gpu'), cpu], 'addon.node').selected).toBe('metal');
+      expect(compiledInBackend([device('Metal', 'Metal', 'igpu'), cpu], 'addon.node').selected).toBe('metal');
       // a GPU backend llama-rerank does not choose (a ROCm build of ggml-cuda) is named, not hidden
-      expect(compiledInBackend([cpu, device('ROCm0', 'ROCm', 'gpu')])).toMatchObject({ selected: 'cpu', why: expect.stringContaining('ROCm0 of ROCm') });
+      expect(compiledInBackend([cpu, device('ROCm0', 'ROCm', 'gpu')], 'addon.node')).toMatchObject({ selected: 'cpu', why: expect.stringContaining('ROCm0 of ROCm') });
+    });
+  });
+
+  it("loads a model onto a backend's discrete GPUs, its integrated ones only when it has none (llama.cpp's default)", () => {
+    const gpu0 = device('Vulkan0', 'Vulkan', 'gpu');
+    const igpu = device('Vulkan1', 'Vulkan', 'igpu');
+    expect(modelDevices([igpu, gpu0])).toEqual([gpu0]);
+    expect(modelDevices([igpu])).toEqual([igpu]);
+    withGpuEnv(undefined, () => {
+      const report = compiledInBackend([cpu, igpu, gpu0], 'addon.node');
+      expect(report).toMatchObject({ selected: 'vulkan', why: 'vulkan compiled into this build, on Vulkan0' });
+      expect(passingDevices(report, 'vulkan')).toEqual(['Vulkan0']); // what the model is loaded onto
+      expect(passingDevices(compiledInBackend([cpu, igpu], 'addon.node'), 'vulkan')).toEqual(['Vulkan1']);
     });
   });
 
   it('LLAMA_RERANK_GPU forces it, and fails clearly when the build has no such device', () => {
     const both = [cpu, device('Vulkan0', 'Vulkan', 'gpu'), device('CUDA0', 'CUDA', 'gpu')];
-    withGpuEnv('cpu', () => expect(compiledInBackend(both).selected).toBe('cpu'));
-    withGpuEnv('vulkan', () => expect(compiledInBackend(both).selected).toBe('vulkan'));
-    withGpuEnv('cuda', () => expect(() => compiledInBackend([cpu])).toThrow(expect.objectContaining({ code: 'MODEL_LOAD_FAILED' })));
-    withGpuEnv('tpu', () => expect(() => compiledInBackend(both)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' })));
+    withGpuEnv('cpu', () => expect(compiledInBackend(both, 'addon.node').selected).toBe('cpu'));
+    withGpuEnv('vulkan', () => expect(compiledInBackend(both, 'addon.node').selected).toBe('vulkan'));
+    withGpuEnv('cuda', () => expect(() => compiledInBackend([cpu], 'addon.node')).toThrow(expect.objectContaining({ code: 'MODEL_LOAD_FAILED' })));
+    withGpuEnv('tpu', () => expect(() => compiledInBackend(both, 'addon.node')).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' })));
   });
 });

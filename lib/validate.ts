@@ -45,6 +45,13 @@ function checkFields(o: Record<string, unknown>, allowed: Set<string>, fail: (f:
  */
 const unset = (v: unknown): v is undefined | null => v === undefined || v === null;
 
+/** A `signal` field: an AbortSignal, or unset (null too). */
+function optionalSignal(signal: unknown): AbortSignal | undefined {
+  if (unset(signal)) return undefined;
+  if (!(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  return signal;
+}
+
 /** A request's boolean field; null is unset, as in every request field. */
 function requestBoolean(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
   const v = o[key];
@@ -94,7 +101,7 @@ export function validateRequest(input: unknown): ValidRequest {
   if (!unset(instruction) && (typeof instruction !== 'string' || instruction.trim() === '')) {
     throw bad('instruction', 'must be a non-empty string');
   }
-  if (!unset(signal) && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
+  const validSignal = optionalSignal(signal);
   const maxChunks = input.max_chunks_per_doc ?? 1;
   if (typeof maxChunks !== 'number' || !Number.isInteger(maxChunks) || maxChunks < 1 || maxChunks > 1000) {
     throw bad('max_chunks_per_doc', 'must be an integer from 1 to 1000');
@@ -110,7 +117,7 @@ export function validateRequest(input: unknown): ValidRequest {
     returnDocuments: requestBoolean(input, 'return_documents', false),
     truncate: requestBoolean(input, 'truncate', true),
     maxChunks,
-    signal: signal ?? undefined,
+    signal: validSignal,
   };
 }
 
@@ -132,9 +139,7 @@ export function validateTruncateArguments(text: unknown, maxTokens: unknown, opt
   if (!isTokenCount(maxTokens)) throw bad('maxTokens', 'must be a non-negative integer');
   if (!isPlainObject(options)) throw new RerankError('INVALID_REQUEST', 'truncate options must be an object');
   checkFields(options, new Set(['signal']), bad);
-  const { signal } = options;
-  if (!unset(signal) && !(signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
-  return { signal: signal ?? undefined };
+  return { signal: optionalSignal(options.signal) };
 }
 
 export function validateLoadOptions(input: unknown): ValidLoadOptions {

@@ -34,13 +34,11 @@ size_t utf8Cut(const std::string& s, size_t at) {
 // `s` less an incomplete UTF-8 sequence at its end: byte-level BPE tokens can end inside a
 // character, and half a character is no text to hand back.
 void dropPartialCharacter(std::string& s) {
-  size_t start = s.size();
-  size_t continuation = 0;
-  while (start > 0 && continuation < 3 && (static_cast<unsigned char>(s[start - 1]) & 0xC0) == 0x80) --start, ++continuation;
-  if (start == 0) return;
-  const unsigned char lead = static_cast<unsigned char>(s[start - 1]);
+  if (s.empty()) return;
+  const size_t last = utf8Cut(s, s.size() - 1);  // where the last character starts
+  const unsigned char lead = static_cast<unsigned char>(s[last]);
   const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-  if (continuation + 1 < length) s.resize(start - 1);
+  if (s.size() - last < length) s.resize(last);
 }
 
 }  // namespace

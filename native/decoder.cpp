@@ -25,13 +25,11 @@ Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& captu
 }
 
 void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
-  // Each run leaves the cache as it found it: empty, cells numbered from 0. Clearing the cell
-  // bookkeeping is enough; the data is overwritten before it is read (and zeroing a large cache
-  // cost more than a small request).
+  // Each run leaves the cache as the next one expects it (afterRun), also when it throws.
   struct Reset {
-    llama_memory_t mem;
-    ~Reset() { llama_memory_clear(mem, false); }
-  } reset{mem_};
+    Decoder& d;
+    ~Reset() { d.afterRun(); }
+  } reset{*this};
   if (pack) {
     std::vector<PairSet*> all;
     for (PairSet& s : sets) all.push_back(&s);
@@ -45,7 +43,7 @@ void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
       continue;
     }
     run({&s}, stats);
-    llama_memory_clear(mem_, false);
+    afterRun();
   }
 }
 

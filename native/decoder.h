@@ -26,6 +26,9 @@ struct DecodeStats {
 struct PairSet {
   std::vector<const std::vector<llama_token>*> pairs;
   bool sharePrefix = true;
+  // The tokens every request of its instruction starts with (Prompt::instructionHead), which the
+  // shared-cache decoder keeps in the cache from one call to the next; empty: none to keep.
+  std::vector<llama_token> head;
   const std::atomic<bool>* cancelled = nullptr;  // set from another thread: stop at the next decode call
 
   std::vector<float> scores;     // p(yes) per pair, in input order
@@ -60,8 +63,12 @@ class Decoder {
  protected:
   Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken);
 
-  // Scores `sets` on an empty cache (cells numbered from 0); the caller empties it afterwards.
+  // Scores `sets` on the cache as afterRun() left it (at first: empty, cells numbered from 0).
   virtual void run(std::vector<PairSet*> sets, DecodeStats& stats) = 0;
+  // After each run: the cache as the next run must find it; here, empty. Clearing the cell
+  // bookkeeping is enough: the data is overwritten before it is read (and zeroing a large cache
+  // cost more than a small request).
+  virtual void afterRun() { llama_memory_clear(mem_, false); }
 
   struct Decoded {
     bool ok = true;

@@ -8,32 +8,40 @@ namespace rerank {
 
 // One pass over a list of sets: fills batches from them in order, decodes, reads the scores.
 // It tracks the KV cells it holds so a batch never asks for more than the context has: a set's
-// prefix cells live until its last pair is scored, a pair's until it is scored.
+// prefix cells live until its last pair is scored, a pair's until it is scored; the kept head's
+// cells are there throughout.
 class PairDecoder::Run {
  public:
   Run(PairDecoder& d, std::vector<PairSet*> sets, DecodeStats& stats)
-      : d_(d), sets_(std::move(sets)), stats_(stats) {
+      : d_(d), sets_(std::move(sets)), stats_(stats), cells_(d_.kept_.size()) {
     for (llama_seq_id s = d_.maxSeqs_ - 1; s >= 0; --s) freeSeqs_.push_back(s);
     for (PairSet* set : sets_) {
       State st;
       st.set = set;
       set->scores.assign(set->pairs.size(), 0.0f);
-      st.shared = set->sharePrefix && set->pairs.size() > 1 ? sharedPrefix(set->pairs) : 0;
       st.done = set->pairs.empty() || !set->error.empty();
+      st.shared = set->sharePrefix && set->pairs.size() > 1 ? sharedPrefix(set->pairs) : 0;
+      // A set of the kept head's instruction starts its prefix from the head's cells; a single
+      // pair then has a prefix too: the head.
+      if (!st.done && usesKeptHead(*set)) {
+        st.fromHead = d_.kept_.size();
+        st.shared = std::max(st.shared, st.fromHead);
+      }
       states_.push_back(st);
     }
   }
 
-  void go() {
+  // false when a decode failed (each set then has the error)
+  bool go() {
     for (;;) {
       dropCancelled();
-      if (std::all_of(states_.begin(), states_.end(), [](const State& s) { return s.done; })) return;
+      if (std::all_of(states_.begin(), states_.end(), [](const State& s) { return s.done; })) return true;
       fill();
       if (d_.batch_.size() == 0) throw std::logic_error("pair decoder: no room for the next token");
       const Decoded out = d_.decode(sets_, stats_);
       if (!out.ok) {
         for (State& s : states_) finish(s, out.error, out.aborted);
-        return;
+        return false;
       }
       readScores();
     }
@@ -43,6 +51,7 @@ class PairDecoder::Run {
   struct State {
     PairSet* set = nullptr;
     size_t shared = 0;           // prefix tokens its pairs share
+    size_t fromHead = 0;         // of those, the kept head's (not decoded by this run)
     llama_seq_id prefixSeq = -1;
     size_t prefixAt = 0;         // prefix tokens added to batches so far
     int32_t prefixFrom = 0;      // where this batch's prefix tokens start in it,
@@ -63,6 +72,9 @@ class PairDecoder::Run {
     llama_seq_id seq;
     int32_t batchIndex;  // where its last token, the output, sits in the batch
   };
+
+  // run() kept a set's head only where every pair of the set begins with it
+  bool usesKeptHead(const PairSet& set) const { return !d_.kept_.empty() && set.head == d_.kept_; }
 
   bool roomForToken() const { return !d_.batch_.full() && cells_ < d_.contextCells_; }
 
@@ -88,12 +100,14 @@ class PairDecoder::Run {
     bool any = false;
     for (const State& o : states_) {
       if (o.active && !o.done) {
-        held += o.shared;
+        held += o.shared - o.fromHead;
         any = true;
       }
     }
-    if (any && (held + s.shared > d_.prefixReserve_ || freeSeqs_.size() < 2)) return false;
+    if (any && (held + s.shared - s.fromHead > d_.prefixReserve_ || freeSeqs_.size() < 2)) return false;
     if (s.shared > 0) s.prefixSeq = takeSeq();
+    if (s.fromHead > 0) llama_memory_seq_cp(d_.mem_, d_.headSeq_, s.prefixSeq, -1, -1);
+    s.prefixAt = s.fromHead;
     s.active = true;
     return true;
   }
@@ -175,7 +189,7 @@ class PairDecoder::Run {
     if (s.prefixSeq >= 0) {
       llama_memory_seq_rm(d_.mem_, s.prefixSeq, -1, -1);
       releaseSeq(s.prefixSeq);
-      cells_ -= s.prefixAt;
+      cells_ -= s.prefixAt - s.fromHead;
       s.prefixSeq = -1;
     }
     s.done = true;
@@ -197,9 +211,88 @@ class PairDecoder::Run {
   std::vector<llama_seq_id> freeSeqs_;
   std::vector<Ending> endings_;
   std::optional<Spanning> spanning_;
-  size_t cells_ = 0;
+  size_t cells_;  // cells in use: the kept head's and this run's
 };
 
-void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) { Run(*this, std::move(sets), stats).go(); }
+namespace {
+
+// Every pair of the set begins with its head's tokens and has more: the tokenizer ended a word where
+// the query begins, as it does with Qwen2's vocabulary.
+bool startsWithHead(const PairSet& set) {
+  return !set.pairs.empty() && std::all_of(set.pairs.begin(), set.pairs.end(), [&](const std::vector<llama_token>* p) {
+           return p->size() > set.head.size() && std::equal(set.head.begin(), set.head.end(), p->begin());
+         });
+}
+
+}  // namespace
+
+void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
+  runFailed_ = true;  // until the run ends well: after a throw or a failed decode the cache is emptied
+  if (headReserve_ > 0) {
+    for (PairSet* s : sets) {
+      if (!s->head.empty() && !startsWithHead(*s)) s->head.clear();
+    }
+    // Keep the head one of the sets uses: the kept one if any does, else the first set's. When the
+    // sets that decode have no head to use, none is kept: a set decoded alone then starts on an
+    // empty cache, as its scores must not depend on a head that an earlier run left (the cells its
+    // tokens take, and so the rounding of its attention, would).
+    PairSet* payer = nullptr;
+    bool decodes = false;
+    bool keptUsed = false;
+    for (PairSet* s : sets) {
+      if (s->pairs.empty() || !s->error.empty() || isCancelled(*s)) continue;
+      decodes = true;
+      if (s->head.empty()) continue;
+      if (s->head == kept_) {
+        keptUsed = true;
+        break;
+      }
+      if (!payer) payer = s;
+    }
+    if (decodes && !keptUsed) {
+      if (payer && !keepHead(payer->head, *payer, sets, stats)) return;
+      if (!payer) dropHead();
+    }
+  }
+  runFailed_ = !Run(*this, std::move(sets), stats).go();
+}
+
+void PairDecoder::dropHead() {
+  kept_.clear();
+  llama_memory_clear(mem_, false);
+}
+
+bool PairDecoder::keepHead(const std::vector<llama_token>& head, PairSet& payer, const std::vector<PairSet*>& sets,
+                           DecodeStats& stats) {
+  dropHead();
+  if (head.size() > headReserve_) return true;
+  // Alone, from cell 0, in calls of the batch size: the same cells and values whenever it is decoded.
+  for (size_t at = 0; at < head.size();) {
+    batch_.clear();
+    for (; at < head.size() && !batch_.full(); ++at) batch_.add(head[at], static_cast<llama_pos>(at), headSeq_, false);
+    payer.computedTokens += static_cast<uint64_t>(batch_.size());
+    const Decoded out = decode(sets, stats);
+    if (!out.ok) {
+      for (PairSet* s : sets) {
+        if (!s->error.empty()) continue;
+        s->error = out.error;
+        s->aborted = out.aborted;
+      }
+      return false;
+    }
+  }
+  kept_ = head;
+  return true;
+}
+
+void PairDecoder::afterRun() {
+  if (kept_.empty() || runFailed_) {
+    runFailed_ = false;
+    dropHead();
+    return;
+  }
+  // Every sequence but the head's goes: its cells stay 0 … n-1, the next run's tokens follow them.
+  llama_memory_seq_keep(mem_, headSeq_);
+}
 
 }  // namespace rerank

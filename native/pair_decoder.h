@@ -6,6 +6,14 @@
 // that start in the prefix's own llama_decode join its tokens' sequences, later ones copy its
 // cells (llama_memory_seq_cp). Pair tokens fill each llama_decode to the batch size, a long pair
 // spanning several calls; only the last token of each pair is an output.
+//
+// Across calls, the cache keeps one instruction's head (the system line and "<Instruct>: …
+// \n<Query>:", the same for every request of that instruction) in a sequence of its own, so a
+// request with that instruction starts its prefix from those cells. The head is always decoded
+// alone, in a call of its own, and the cache then holds it in cells 0…n-1 and nothing else between
+// runs; a run that has no use for it empties the cache. So a set decoded alone sees the same cells
+// and values whether its head was decoded just before it or long ago, or none was kept, and its
+// scores do not depend on what ran earlier.
 #pragma once
 
 #include "decoder.h"
@@ -15,18 +23,34 @@ namespace rerank {
 class PairDecoder : public Decoder {
  public:
   // `contextCells`: the KV cells the context has; `prefixReserve`: how many of them the prefixes of
-  // sets decoded together may hold (the rest is for one pair of maxLength plus one batch).
+  // sets decoded together may hold; `headReserve`: how many the kept instruction head may hold (0:
+  // none is kept); the rest is for one pair of maxLength plus one batch. `maxSeqs`: the context's
+  // sequences, the last of them the head's when one is kept.
   PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqs,
-              uint32_t contextCells, uint32_t prefixReserve)
-      : Decoder(ctx, head, capture, batchSize, maxSeqs), maxSeqs_(maxSeqs), contextCells_(contextCells), prefixReserve_(prefixReserve) {}
+              uint32_t contextCells, uint32_t prefixReserve, uint32_t headReserve)
+      : Decoder(ctx, head, capture, batchSize, maxSeqs),
+        maxSeqs_(headReserve > 0 ? maxSeqs - 1 : maxSeqs),
+        headSeq_(maxSeqs - 1),
+        contextCells_(contextCells),
+        prefixReserve_(prefixReserve),
+        headReserve_(headReserve) {}
 
  private:
   class Run;
   void run(std::vector<PairSet*> sets, DecodeStats& stats) override;
+  void afterRun() override;
+  // Makes `head` the kept one, decoded alone on an emptied cache; false when that decode failed
+  // (every set then has the error). Its tokens count as `payer`'s.
+  bool keepHead(const std::vector<llama_token>& head, PairSet& payer, const std::vector<PairSet*>& sets, DecodeStats& stats);
+  void dropHead();  // empties the cache
 
-  int32_t maxSeqs_;
+  int32_t maxSeqs_;  // sequences a run may use: 0 … maxSeqs_-1
+  llama_seq_id headSeq_;
   uint32_t contextCells_;
   uint32_t prefixReserve_;
+  uint32_t headReserve_;
+  std::vector<llama_token> kept_;  // the head in cells 0 … kept_.size()-1, on headSeq_
+  bool runFailed_ = false;         // a decode of the last run failed: the cache is emptied after it
 };
 
 }  // namespace rerank

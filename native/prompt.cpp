@@ -18,10 +18,15 @@ constexpr size_t kMarginTokens = 64;
 // Bytes per token to start from; the prefix then grows by what the tokens so far took.
 constexpr size_t kFirstBytesPerToken = 4;
 
-// The body up to (not including) the space before the document. Qwen2's pre-tokenizer ends a word
-// at that ':', so these are the body's first tokens whatever the document is.
+// The body up to (not including) the space before the query: every request with this instruction
+// starts so. Qwen2's pre-tokenizer ends a word at that ':', so its tokens are the body's first
+// whatever the query is (the decoder compares tokens before it relies on that).
+std::string instructionPart(const std::string& instruction) { return "<Instruct>: " + instruction + "\n<Query>:"; }
+
+// The body up to (not including) the space before the document: these are the body's first
+// tokens whatever the document is, for the same reason.
 std::string bodyHead(const std::string& instruction, const std::string& query) {
-  return "<Instruct>: " + instruction + "\n<Query>: " + query + "\n<Document>:";
+  return instructionPart(instruction) + " " + query + "\n<Document>:";
 }
 
 // The largest cut at or below `at` that does not split a UTF-8 sequence.
@@ -118,6 +123,15 @@ std::vector<llama_token> Prompt::head(const std::string& text, size_t room, uint
                                    : std::to_string(fixedTokens() + h.tokens.size()) + " of the " + std::to_string(maxLength);
   throw QueryTooLong("query: with the instruction and the prompt around it, the query takes " + taken +
                      " tokens a pair may have (maxLength), leaving no room for a document");
+}
+
+std::vector<llama_token> Prompt::instructionHead(const std::string& instruction, size_t maxTokens) const {
+  if (maxTokens <= prefix_.size()) return {};
+  const Front body = front("", instructionPart(instruction), maxTokens - prefix_.size());
+  if (body.more) return {};
+  std::vector<llama_token> out(prefix_);
+  out.insert(out.end(), body.tokens.begin(), body.tokens.end());
+  return out;
 }
 
 PairTokens Prompt::wrap(const std::vector<llama_token>& body, size_t bodyEnd, size_t docBegin, size_t docEnd) const {

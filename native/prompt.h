@@ -46,6 +46,10 @@ class Prompt {
                                   const std::string& document, uint32_t maxLength, uint32_t maxWindows,
                                   uint32_t overlap) const;
 
+  // The tokens every pair of this instruction starts with, whatever its query and document: the
+  // system line and "<Instruct>: …\n<Query>:". Empty when they are more than `maxTokens`.
+  std::vector<llama_token> instructionHead(const std::string& instruction, size_t maxTokens) const;
+
   size_t fixedTokens() const { return prefix_.size() + suffix_.size(); }
   std::vector<llama_token> tokenize(const std::string& text, bool parseSpecial) const;
 

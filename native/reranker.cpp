@@ -67,13 +67,15 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   uint32_t prefixReserve = 0;
   if (streams == 0) {
     // One unified cache, the pairs sharing the prefix cells of their request: room for the longest
-    // pair plus one full batch of other pairs, and when groups are packed together, for the
-    // prefixes of those decoded at once (see PairDecoder).
+    // pair plus one full batch of other pairs, when groups are packed together for the prefixes of
+    // those decoded at once, and for the instruction head kept from call to call, with a sequence
+    // of its own (see PairDecoder).
     prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
+    r->headReserve_ = kHeadReserve;
     cp.kv_unified = true;
-    cp.n_ctx = o.maxLength + batch + prefixReserve;
+    cp.n_ctx = o.maxLength + batch + prefixReserve + r->headReserve_;
     cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
-    cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 2, std::min<uint32_t>(256, batch));
+    cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 3, std::min<uint32_t>(256, batch));
   } else {
     // A stream per pair (see StreamDecoder): each holds the longest pair and a call's padding (a
     // wave of two streams or more pads under batch/2 a stream). A call of a wave is one graph:
@@ -108,7 +110,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
                                                   static_cast<int32_t>(streams), llama_n_ctx(r->ctx_.get()) / streams);
   } else {
     r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
-                                                static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()), prefixReserve);
+                                                static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()), prefixReserve,
+                                                r->headReserve_);
   }
 
   ModelInfo& info = r->info_;
@@ -157,6 +160,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
     set.error = out.groups[g].error;
     if (set.error.empty()) {
       for (const auto& p : pairs[g]) set.pairs.push_back(&p.tokens);
+      if (set.sharePrefix && headReserve_ > 0) set.head = prompt_->instructionHead(groups[g].instruction, headReserve_);
     }
   }
   // Tokenizing (above) needs only the vocabulary, so calls tokenize side by side; the context is

@@ -133,11 +133,16 @@ class Reranker {
   // Tokenizes a group's documents into pairs (windows when chunking), within its token budget.
   GroupResult prepare(const Group& group, std::vector<PairTokens>& pairs, std::vector<size_t>& owner) const;
 
+  // KV cells for the instruction head the decoder keeps from call to call (PairDecoder): the
+  // default instruction's takes 60 tokens, and a few sentences more fit.
+  static constexpr uint32_t kHeadReserve = 256;
+
   ModelPtr model_;
   ContextPtr ctx_;
   ScoreHead head_;
   std::unique_ptr<Prompt> prompt_;
   std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
+  uint32_t headReserve_ = 0;                // 0: no head is kept (KV streams)
   std::unique_ptr<Decoder> decoder_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)

@@ -56,6 +56,8 @@ describe('packing concurrent requests into shared decode calls', () => {
       await Promise.all(requests.map((q) => r.rerank(q)));
       return { calls: r.stats.decodeCalls - before.decodeCalls, tokens: r.stats.computedTokens - before.computedTokens };
     };
+    // the instruction's head decoded and kept before counting (native/pair_decoder.h)
+    await Promise.all([packed.rerank(requests[0]), alone.rerank(requests[0])]);
     const packedRun = await calls(packed);
     const aloneRun = await calls(alone);
     // alone: each request fits one call, its pairs decoded in the call that decodes its prefix

@@ -105,10 +105,16 @@ describe('KV streams', () => {
     const query = (w: string[]) => Array.from({ length: 60 }, (_, i) => w[i % w.length]).join(' ');
     const a = { query: query(['alpha', 'beta', 'gamma']), documents: [words(1, 10), words(2, 3)] };
     const b = { query: query(['gamma', 'alpha', 'beta']), documents: [words(3, 12), words(4, 2)] };
+    // what its pairs share, as the shared cache decodes it on a fresh model (whose first request
+    // decodes the instruction head too: no head kept from an earlier one)
     const prefix = async (q: RerankRequest) => {
-      const before = shared.stats;
-      const res = await shared.rerank(q);
-      return { prompt: res.usage.prompt_tokens, shared: res.usage.prompt_tokens - (shared.stats.computedTokens - before.computedTokens) };
+      const fresh = await Reranker.load({ model: tinyModel('rank'), ...exact });
+      try {
+        const res = await fresh.rerank(q);
+        return { prompt: res.usage.prompt_tokens, shared: res.usage.prompt_tokens - fresh.stats.computedTokens };
+      } finally {
+        fresh.dispose();
+      }
     };
     const [pa, pb] = [await prefix(a), await prefix(b)];
     const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 2, reproducible: false });

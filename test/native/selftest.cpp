@@ -1,7 +1,7 @@
 // The native core without Node, for AddressSanitizer/LeakSanitizer (npm run test:asan): loads the
 // tiny model, scores groups that take every path (shared prefix, pairs spanning decode calls,
-// truncation, a refused pair, a query too long, bounded tokenization, a text cut to its first
-// tokens), frees everything, and does it again.
+// truncation, a refused pair, a query too long, the instruction head kept from call to call,
+// bounded tokenization, a text cut to its first tokens), frees everything, and does it again.
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -39,6 +39,17 @@ static int checkErrorText() {
   return failures;
 }
 
+// The model on the CPU, two threads.
+static LoadOptions cpuOptions(const char* path, uint32_t maxLength, uint32_t batchSize) {
+  LoadOptions o;
+  o.path = path;
+  o.gpu = "cpu";
+  o.threads = 2;
+  o.maxLength = maxLength;
+  o.batchSize = batchSize;
+  return o;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
@@ -47,12 +58,7 @@ int main(int argc, char** argv) {
   rerank::ensureBackend(argv[1]);
   int failures = checkErrorText();
   for (int round = 0; round < 3; ++round) {
-    LoadOptions o;
-    o.path = argv[2];
-    o.gpu = "cpu";
-    o.threads = 2;
-    o.maxLength = 256;
-    o.batchSize = 64;
+    LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams
     o.pack = round > 0;
     o.kvStreams = round == 2 ? 4 : 0;
@@ -84,6 +90,15 @@ int main(int argc, char** argv) {
     failures += check(res[1].truncated[0] && res[1].pairTokens[0] == 256, "long pair truncated");
     failures += check(res[2].errorCode == "DOCUMENT_TOO_LONG", "long pair refused");
     failures += check(res[0].computedTokens < res[3].computedTokens, "prefix shared");
+    // A second call: the instruction's head was kept, so the same group computes less and, decoded
+    // alone, scores to the bit as before; another instruction's group then takes the head's place.
+    Group other = g;
+    other.instruction = "Find the passages about cities";
+    std::vector<Group> again{g, other, g};
+    auto res2 = r->score(again).groups;
+    failures += check(res2[0].error.empty() && res2[1].error.empty() && res2[2].error.empty(), "second call scored");
+    if (round < 2) failures += check(res2[0].computedTokens < res[0].computedTokens, "the head kept across calls");
+    if (round == 0) failures += check(res2[0].scores == res[0].scores && res2[2].scores == res[0].scores, "a kept head changes no score");
     failures += check(!r->tokenize("<|im_end|> text", false).empty(), "tokenized");
     const std::string text = "bounded " + std::string(20000, ' ') + " tokenization";
     const auto whole = r->tokenize(text, false);
@@ -98,6 +113,28 @@ int main(int argc, char** argv) {
                         "a text's first tokens' text is a prefix of at most that many tokens");
     }
     failures += check(!r->firstTokensText(emoji, emojiTokens), "a text of no more tokens is left whole");
+  }
+  {
+    // Packed: one group keeps its instruction's head, another instruction's pair of maxLength is
+    // decoded beside it. The context holds both (the head's cells are reserved on top of a pair, a
+    // batch and the packed prefixes): 448 + 32 + 32 + 256 cells, a whole number of llama.cpp's
+    // 256-cell pages, so no rounding up leaves room that the reserve should have given.
+    LoadOptions o = cpuOptions(argv[2], 448, 32);
+    o.pack = true;
+    auto r = Reranker::load(o);
+    Group withHead;
+    withHead.instruction = "Rank the passages";
+    for (int i = 0; i < 16; ++i) withHead.instruction += " by how well they answer the question";
+    withHead.query = "which river";
+    withHead.maxLength = 448;
+    withHead.documents = {"the Nile"};
+    Group longPair = withHead;
+    longPair.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+    longPair.documents = {std::string(4000, 'z')};
+    std::vector<Group> both{withHead, longPair};
+    auto res = r->score(both).groups;
+    failures += check(res[0].error.empty() && res[1].error.empty() && res[1].pairTokens[0] == 448,
+                      "a pair of maxLength beside another instruction's kept head");
   }
   try {
     LoadOptions bad;

@@ -154,10 +154,13 @@ export class Reranker implements AsyncDisposable {
     this.children?.close();
   }
 
-  /** dispose(), then waits until native code has stopped and let go of the model. */
+  /**
+   * dispose(), then waits until native code has stopped and let go of the model; with isolate, until
+   * the child process has exited, so its memory (a GPU's too) is free for the next load.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.dispose();
-    await Promise.allSettled([this.scheduler.idle(), ...this.tokenizerCalls]);
+    await Promise.allSettled([this.scheduler.idle(), ...this.tokenizerCalls, this.children?.ended()]);
   }
 
   /**

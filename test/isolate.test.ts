@@ -14,7 +14,7 @@ import { validateLoadOptions } from '../lib/validate.js';
 import type { RerankRequest } from '../lib/types.js';
 import { packageRoot } from '../models/paths.js';
 import { exampleRequest, scoresByIndex, tinyModel } from './helpers.js';
-import { untilBusy, untilGone } from './processes.js';
+import { alive, untilBusy, untilGone } from './processes.js';
 
 const model = tinyModel('rank');
 const options = { model, flashAttention: 'off', threads: 2 } as const;
@@ -139,6 +139,14 @@ describe('isolate: true', () => {
     await expect(running).rejects.toMatchObject({ code: 'DISPOSED' });
     await expect(r.rerank(exampleRequest())).rejects.toMatchObject({ code: 'DISPOSED' });
     await untilGone(pid);
+  });
+
+  it('asyncDispose (await using) resolves once the child has exited, its memory free for the next load', async () => {
+    const r = await Reranker.load({ ...options, isolate: true });
+    const pid = r.childPid!;
+    await r.rerank(exampleRequest());
+    await r[Symbol.asyncDispose]();
+    expect(alive(pid)).toBe(false);
   });
 
   it.each(['dispose', 'no-dispose'])(

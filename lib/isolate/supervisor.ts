@@ -41,6 +41,11 @@ export class ChildSupervisor {
     this.child.dispose();
   }
 
+  /** Resolves once the current child process has exited (after close(): with its model freed). */
+  ended(): Promise<void> {
+    return this.child.exited.then(() => undefined);
+  }
+
   private watch(child: ChildReranker): void {
     void child.exited.then((crash) => {
       if (crash && child === this.child && child.hasLoaded && !this.closed) this.respawn(child.info());

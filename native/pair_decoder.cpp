@@ -275,8 +275,9 @@ bool PairDecoder::keepHead(const std::vector<llama_token>& head, PairSet& payer,
     if (!out.ok) {
       for (PairSet* s : sets) {
         if (!s->error.empty()) continue;
-        s->error = out.error;
-        s->aborted = out.aborted;
+        const bool cancelled = isCancelled(*s);
+        s->error = cancelled ? "cancelled" : out.error;
+        s->aborted = cancelled || out.aborted;
       }
       return false;
     }

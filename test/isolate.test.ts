@@ -149,16 +149,19 @@ describe('isolate: true', () => {
     expect(alive(pid)).toBe(false);
   });
 
-  it.each(['dispose', 'no-dispose'])(
+  it.each(['dispose', 'no-dispose', 'async-dispose'])(
     'leaves no handle open: a process that loaded an isolated model exits by itself (%s), and the child goes',
     async (mode) => {
       // Without dispose(), as a script that leaves it to the process's exit: an in-process model
-      // lets the process end after its last answer, so an isolated one must too.
+      // lets the process end after its last answer, so an isolated one must too. Awaiting
+      // asyncDispose, the script goes on once the child has exited (it must not end the process first).
       const script = join(packageRoot, 'dist', 'test', 'fixtures', 'isolated-exit.js');
       const stdout = await new Promise<string>((resolve, reject) =>
         execFile(process.execPath, [script, model, mode], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out))),
       );
-      await untilGone((JSON.parse(stdout) as { pid: number }).pid);
+      const { pid, alive } = JSON.parse(stdout) as { pid: number; alive: boolean };
+      if (mode === 'async-dispose') expect(alive).toBe(false);
+      await untilGone(pid);
     },
   );
 

@@ -41,9 +41,14 @@ export class ChildSupervisor {
     this.child.dispose();
   }
 
-  /** Resolves once the current child process has exited (after close(): with its model freed). */
+  /**
+   * Resolves once the current child process has exited (after close(): with its model freed). close()
+   * let go of the child so that the process may exit at will; a caller waiting for its exit holds the
+   * process open until then (at most the grace before the child is killed).
+   */
   ended(): Promise<void> {
-    return this.child.exited.then(() => undefined);
+    const hold = setInterval(() => {}, 2 ** 30);
+    return this.child.exited.then(() => clearInterval(hold));
   }
 
   private watch(child: ChildReranker): void {

@@ -116,9 +116,16 @@ std::string Prompt::detokenize(const llama_token* tokens, size_t n) const {
   return out;
 }
 
-std::vector<llama_token> Prompt::head(const std::string& text, size_t room, uint32_t maxLength) const {
-  Front h = front("", text, room);
-  if (h.tokens.size() < room) return std::move(h.tokens);
+Prompt::Request Prompt::request(const std::string& instruction, const std::string& query, uint32_t maxLength) const {
+  Request r;
+  r.text = bodyHead(instruction, query);
+  r.room = maxLength > fixedTokens() ? maxLength - fixedTokens() : 0;
+  r.maxLength = maxLength;
+  Front h = front("", r.text, r.room);
+  if (h.tokens.size() < r.room) {
+    r.tokens = std::move(h.tokens);
+    return r;
+  }
   const std::string taken = h.more ? "more than " + std::to_string(maxLength)
                                    : std::to_string(fixedTokens() + h.tokens.size()) + " of the " + std::to_string(maxLength);
   throw QueryTooLong("query: with the instruction and the prompt around it, the query takes " + taken +
@@ -144,35 +151,28 @@ PairTokens Prompt::wrap(const std::vector<llama_token>& body, size_t bodyEnd, si
   return p;
 }
 
-PairTokens Prompt::pair(const std::string& instruction, const std::string& query, const std::string& document,
-                        uint32_t maxLength, bool truncate) const {
-  const std::string stable = bodyHead(instruction, query);
-  const size_t room = maxLength > fixedTokens() ? maxLength - fixedTokens() : 0;
-  head(stable, room, maxLength);
-  const Front body = front(stable + " ", document, room);
+PairTokens Prompt::pair(const Request& request, const std::string& document, bool truncate) const {
+  const Front body = front(request.text + " ", document, request.room);
   if (body.more && !truncate) {
-    throw std::length_error("over the limit of " + std::to_string(maxLength) + " tokens with the query and the prompt");
+    throw std::length_error("over the limit of " + std::to_string(request.maxLength) + " tokens with the query and the prompt");
   }
   PairTokens out = wrap(body.tokens, body.tokens.size(), 0, 0);
   out.truncated = body.more;
   return out;
 }
 
-std::vector<PairTokens> Prompt::windows(const std::string& instruction, const std::string& query,
-                                        const std::string& document, uint32_t maxLength, uint32_t maxWindows,
+std::vector<PairTokens> Prompt::windows(const Request& request, const std::string& document, uint32_t maxWindows,
                                         uint32_t overlap) const {
-  if (maxWindows <= 1) return {pair(instruction, query, document, maxLength, true)};
-  const std::string stable = bodyHead(instruction, query);
-  const size_t room = maxLength > fixedTokens() ? maxLength - fixedTokens() : 0;
-  const std::vector<llama_token> h = head(stable, room, maxLength);
+  if (maxWindows <= 1) return {pair(request, document, true)};
+  const std::vector<llama_token>& h = request.tokens;
   const size_t split = h.size();
-  const size_t width = room - split;  // document tokens per window
-  if (width < 8) return {pair(instruction, query, document, maxLength, true)};  // no room for a useful window
-  const size_t stride = width - std::min<size_t>(overlap, width / 2);          // short windows overlap by half
-  const Front body = front(stable + " ", document, split + (maxWindows - 1) * stride + width);
+  const size_t width = request.room - split;  // document tokens per window
+  if (width < 8) return {pair(request, document, true)};  // no room for a useful window
+  const size_t stride = width - std::min<size_t>(overlap, width / 2);  // short windows overlap by half
+  const Front body = front(request.text + " ", document, split + (maxWindows - 1) * stride + width);
   if (body.tokens.size() < split || !std::equal(h.begin(), h.end(), body.tokens.begin())) {
     // The document's first token took in text before it: no clean cut, so the official truncation.
-    return {pair(instruction, query, document, maxLength, true)};
+    return {pair(request, document, true)};
   }
   const size_t docTokens = body.tokens.size() - split;
   std::vector<PairTokens> out;

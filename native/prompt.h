@@ -30,20 +30,28 @@ class Prompt {
  public:
   explicit Prompt(const llama_vocab* vocab);
 
-  // `maxLength` bounds the whole pair; a longer body loses tokens from its end (the official rule).
-  // With truncate off a pair that does not fit throws std::length_error instead; a query that
-  // leaves no room for the document throws QueryTooLong. Only as much of the document is
-  // tokenized as the kept tokens need.
-  PairTokens pair(const std::string& instruction, const std::string& query, const std::string& document,
-                  uint32_t maxLength, bool truncate) const;
+  // What every pair of one request shares: the body up to its document, "<Instruct>: …\n<Query>:
+  // …\n<Document>:", tokenized once for all of the request's documents. `maxLength` bounds the
+  // whole pair. Throws QueryTooLong when the instruction and query leave no room for a document token.
+  struct Request {
+    std::string text;                 // the body up to the document
+    std::vector<llama_token> tokens;  // its tokens: the body's first, whatever the document is
+    size_t room = 0;                  // body tokens a pair may have
+    uint32_t maxLength = 0;
+  };
+  Request request(const std::string& instruction, const std::string& query, uint32_t maxLength) const;
+
+  // A pair's body longer than `maxLength` loses tokens from its end (the official rule). With
+  // truncate off a pair that does not fit throws std::length_error instead. Only as much of the
+  // document is tokenized as the kept tokens need.
+  PairTokens pair(const Request& request, const std::string& document, bool truncate) const;
 
   // A document too long for one pair, as the hosted APIs chunk it: overlapping windows of the
   // pair's document tokens, each its own pair, at most `maxWindows` (later text is dropped, as
   // truncation would); windows share `overlap` tokens, or half their width when they are short.
   // Every window is the official pair's tokens without the document's tokens outside the window;
   // window 0 is the truncated pair.
-  std::vector<PairTokens> windows(const std::string& instruction, const std::string& query,
-                                  const std::string& document, uint32_t maxLength, uint32_t maxWindows,
+  std::vector<PairTokens> windows(const Request& request, const std::string& document, uint32_t maxWindows,
                                   uint32_t overlap) const;
 
   // The tokens every pair of this instruction starts with, whatever its query and document: the
@@ -71,9 +79,6 @@ class Prompt {
   static uint64_t tokenizedBytes() { return tokenizedBytes_.load(std::memory_order_relaxed); }
 
  private:
-  // The body's tokens up to the document: "<Instruct>: …\n<Query>: …\n<Document>:". Throws
-  // QueryTooLong when they leave no room for a document token in `room`.
-  std::vector<llama_token> head(const std::string& text, size_t room, uint32_t maxLength) const;
   std::string detokenize(const llama_token* tokens, size_t n) const;
   // prefix + body[0, bodyEnd) + body[docBegin, docEnd) + suffix
   PairTokens wrap(const std::vector<llama_token>& body, size_t bodyEnd, size_t docBegin, size_t docEnd) const;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend.h"
+#include "document_pairs.h"
 #include "kv_memory.h"
 #include "layer_placement.h"
 #include "model_check.h"
@@ -59,6 +60,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->capture_ = std::make_unique<HiddenCapture>();
 
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  r->tokenizeThreads_ = static_cast<unsigned>(std::min(threads, kTokenizeThreads));
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
   cp.n_batch = batch;
@@ -149,17 +151,16 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
 CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
-  std::vector<std::vector<PairTokens>> pairs(groups.size());
-  std::vector<std::vector<size_t>> owners(groups.size());
+  std::vector<PreparedGroup> prepared = preparePairs(*prompt_, groups, info_.maxLength, tokenizeThreads_);
   std::vector<PairSet> sets(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
-    out.groups[g] = prepare(groups[g], pairs[g], owners[g]);
+    out.groups[g] = std::move(prepared[g].result);
     PairSet& set = sets[g];
     set.sharePrefix = groups[g].sharePrefix;
     set.cancelled = groups[g].cancelled.get();
     set.error = out.groups[g].error;
     if (set.error.empty()) {
-      for (const auto& p : pairs[g]) set.pairs.push_back(&p.tokens);
+      for (const auto& p : prepared[g].pairs) set.pairs.push_back(&p.tokens);
       if (set.sharePrefix && headReserve_ > 0) set.head = prompt_->instructionHead(groups[g].instruction, headReserve_);
     }
   }
@@ -185,7 +186,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
     res.scores.assign(res.completed, 0.0f);
     std::vector<bool> seen(res.completed, false);
     for (size_t k = 0; k < set.scores.size(); ++k) {
-      const size_t doc = owners[g][k];
+      const size_t doc = prepared[g].owner[k];
       const float s = set.scores[k];
       float& best = res.scores[doc];
       best = !seen[doc] || s > best || std::isnan(s) ? s : best;
@@ -201,48 +202,6 @@ CallResult Reranker::score(std::vector<Group>& groups) {
     }
   }
   return out;
-}
-
-GroupResult Reranker::prepare(const Group& g, std::vector<PairTokens>& pairs, std::vector<size_t>& owner) const {
-  GroupResult res;
-  const uint32_t maxLength = std::min(g.maxLength, info_.maxLength);
-  uint64_t tokens = 0;
-  for (size_t i = 0; i < g.documents.size(); ++i) {
-    std::vector<PairTokens> doc;
-    try {
-      doc = g.truncate && g.maxChunks > 1
-                ? prompt_->windows(g.instruction, g.query, g.documents[i], maxLength, g.maxChunks, g.chunkOverlap)
-                : std::vector<PairTokens>{prompt_->pair(g.instruction, g.query, g.documents[i], maxLength, g.truncate)};
-    } catch (const std::length_error& e) {
-      res.error = "document " + std::to_string(i) + " is " + e.what();
-      res.errorCode = "DOCUMENT_TOO_LONG";
-      res.errorIndex = static_cast<int32_t>(i);
-      return res;
-    } catch (const QueryTooLong& e) {
-      res.error = e.what();
-      res.errorCode = "QUERY_TOO_LONG";
-      return res;
-    } catch (const std::exception& e) {
-      // e.g. std::bad_alloc on a huge document: this request fails, the others of the call go on
-      res.error = "document " + std::to_string(i) + " could not be tokenized: " + e.what();
-      res.errorCode = "TOKENIZE_FAILED";
-      res.errorIndex = static_cast<int32_t>(i);
-      return res;
-    }
-    uint32_t docTokens = 0;
-    for (const auto& p : doc) docTokens += static_cast<uint32_t>(p.tokens.size());
-    if (g.tokenBudget > 0 && i > 0 && tokens + docTokens > g.tokenBudget) break;
-    tokens += docTokens;
-    res.pairTokens.push_back(docTokens);
-    res.chunks.push_back(static_cast<uint32_t>(doc.size()));
-    res.truncated.push_back(doc.back().truncated);
-    for (auto& p : doc) {
-      owner.push_back(i);
-      pairs.push_back(std::move(p));
-    }
-    res.completed = static_cast<uint32_t>(i + 1);
-  }
-  return res;
 }
 
 std::shared_ptr<std::atomic<bool>> Reranker::watch(uint32_t id) {

@@ -130,12 +130,14 @@ class Reranker {
 
  private:
   Reranker() = default;
-  // Tokenizes a group's documents into pairs (windows when chunking), within its token budget.
-  GroupResult prepare(const Group& group, std::vector<PairTokens>& pairs, std::vector<size_t>& owner) const;
-
   // KV cells for the instruction head the decoder keeps from call to call (PairDecoder): the
   // default instruction's takes 60 tokens, and a few sentences more fit.
   static constexpr uint32_t kHeadReserve = 256;
+  // Threads that tokenize a call's documents (document_pairs.h): at most the decode's (a user who
+  // limits those leaves the rest of the machine to others), and at most 8, which tokenize the largest
+  // GPU slice (256 documents) in a few ms while leaving cores to a CPU decode running meanwhile.
+  static constexpr int32_t kTokenizeThreads = 8;
+  unsigned tokenizeThreads_ = 1;
 
   ModelPtr model_;
   ContextPtr ctx_;

@@ -88,6 +88,9 @@ fi
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
 step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16
+# last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
+step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND"
+step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1
 
 echo "== done after $SECONDS s; in \$OUT:"; ls -la "$OUT"
 if [ -n "$latest" ]; then sed -n '1,20p' "${latest%.json}.md"; else echo "no bench report"; fi

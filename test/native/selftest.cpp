@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "document_pairs.h"
 #include "reranker.h"
 
 using rerank::Group;
@@ -50,13 +51,33 @@ static LoadOptions cpuOptions(const char* path, uint32_t maxLength, uint32_t bat
   return o;
 }
 
+// What tokenizing threads may skip: only documents one-by-one tokenizing would not reach, judged by
+// the documents before them, whatever finished after them first.
+static int checkDocumentProgress() {
+  int failures = 0;
+  rerank::DocumentProgress budget(8, 100);
+  budget.finished(3, 90, false);
+  budget.finished(4, 90, false);  // documents 0-2 still running
+  failures += check(!budget.beyondReach(0) && !budget.beyondReach(1) && !budget.beyondReach(3) && !budget.beyondReach(4),
+                    "later documents' tokens do not skip earlier ones");
+  failures += check(budget.beyondReach(5) && budget.beyondReach(7), "documents before that spend the budget");
+  rerank::DocumentProgress failed(8, 0);
+  failed.finished(5, 0, true);
+  failed.finished(2, 40, false);
+  failures += check(!failed.beyondReach(0) && !failed.beyondReach(4) && !failed.beyondReach(5), "a later failure skips no earlier document");
+  failures += check(failed.beyondReach(6), "a failure before");
+  failed.finished(3, 0, true);
+  failures += check(failed.beyondReach(4) && !failed.beyondReach(3), "the first failure counts");
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText();
+  int failures = checkErrorText() + checkDocumentProgress();
   for (int round = 0; round < 3; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams
@@ -80,10 +101,19 @@ int main(int argc, char** argv) {
 
     Group queryTooLong = g;
     queryTooLong.query = std::string(3000, 'q');
+    // Text enough for two tokenizing threads (document_pairs.h), and a failure among its documents.
+    Group crowd = g;
+    crowd.documents.clear();
+    for (int i = 0; i < 40; ++i) crowd.documents.push_back(std::to_string(i) + std::string(1000, ' ') + "end");  // a few tokens each
+    Group crowdRefused = refused;
+    crowdRefused.documents = crowd.documents;
+    crowdRefused.documents[20] = std::string(5000, 'y');
 
-    std::vector<Group> groups{g, longOne, refused, unshared, chunked, queryTooLong};
+    std::vector<Group> groups{g, longOne, refused, unshared, chunked, queryTooLong, crowd, crowdRefused};
     auto res = r->score(groups).groups;
-    failures += check(res.size() == 6, "six results");
+    failures += check(res.size() == 8, "eight results");
+    failures += check(res[6].error.empty() && res[6].scores.size() == 40, "a call's documents tokenized on two threads");
+    failures += check(res[7].errorCode == "DOCUMENT_TOO_LONG" && res[7].errorIndex == 20, "the first failure among them");
     failures += check(res[5].errorCode == "QUERY_TOO_LONG", "query leaving no room refused");
     failures += check(res[4].chunks[0] == 4 && res[4].pairTokens[0] > 3 * 256, "long pair chunked");
     failures += check(res[0].scores.size() == 12 && res[0].error.empty(), "group scored");

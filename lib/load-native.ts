@@ -51,6 +51,8 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       // A GPU is busy only with full batches, so concurrent requests share them there; a CPU
       // gains little from it and keeps every request's scores independent of the others.
       pack: !(valid.reproducible ?? !onGpu),
+      // no request shares its prefix, so no head would be kept: its cells are not reserved
+      keepHead: valid.sharePrefix,
       kvStreams: valid.kvStreams,
       devices,
       hostMemoryBytes: hostMemoryToCheck(),

@@ -19,6 +19,8 @@ export interface NativeLoadOptions {
   kvType: string;
   /** Pairs of the groups of one score() call share decode calls (else each group is decoded alone). */
   pack: boolean;
+  /** Keep the instruction head in the KV cache between calls, in 256 cells reserved for it (absent: true). */
+  keepHead?: boolean;
   /** > 0: a KV stream per pair, this many (at most the batch size); 0 or absent: one unified cache. */
   kvStreams?: number;
   /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */

@@ -66,6 +66,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "flashAttention", l.flashAttention);
   read(o, "kvType", l.kvType);
   read(o, "pack", l.pack);
+  read(o, "keepHead", l.keepHead);
   read(o, "kvStreams", l.kvStreams);
   read(o, "devices", l.devices);
   read(o, "hostMemoryBytes", l.hostMemoryBytes);

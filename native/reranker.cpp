@@ -73,7 +73,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     // those decoded at once, and for the instruction head kept from call to call, with a sequence
     // of its own (see PairDecoder).
     prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
-    r->headReserve_ = kHeadReserve;
+    r->headReserve_ = o.keepHead ? kHeadReserve : 0;
     cp.kv_unified = true;
     cp.n_ctx = o.maxLength + batch + prefixReserve + r->headReserve_;
     cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));

@@ -36,6 +36,9 @@ struct LoadOptions {
   // Pairs of the groups of one score() call share decode calls (fuller batches, what a GPU needs);
   // off: each group is decoded alone, so its scores do not depend on the others.
   bool pack = false;
+  // Keep the instruction head in the cache from call to call (PairDecoder), in cells reserved for
+  // it; off when no request shares its prefix (the sharePrefix load option), which saves those cells.
+  bool keepHead = true;
   // > 0: a KV stream per pair, this many, each pair attending over its own cells only (StreamDecoder);
   // 0: one unified cache the pairs share (PairDecoder).
   uint32_t kvStreams = 0;
@@ -144,7 +147,7 @@ class Reranker {
   ScoreHead head_;
   std::unique_ptr<Prompt> prompt_;
   std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
-  uint32_t headReserve_ = 0;                // 0: no head is kept (KV streams)
+  uint32_t headReserve_ = 0;                // 0: no head is kept (KV streams, keepHead off)
   std::unique_ptr<Decoder> decoder_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)

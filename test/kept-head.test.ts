@@ -111,11 +111,14 @@ describe('the kept head among packed requests, and requests that keep none', () 
       expect(shortAgain.scores).toEqual(shortFirst.scores);
       await r.rerank({ ...short, instruction: OTHER_INSTRUCTION });
       expect(scoresByIndex(await r.rerank(long))).toEqual(alone);
-      // with sharePrefix off nothing is shared, within a request or across requests
+      // with sharePrefix off nothing is shared, within a request or across requests, and the head's
+      // 256 cells (README "How it scores") are not reserved
       for (let i = 0; i < 2; i++) {
         const run = await measured(plain, short);
         expect(run.computed).toBe(run.prompt);
       }
+      expect(r.info.contextSize - plain.info.contextSize).toBe(256);
+      expect(plain.info.kvCacheBytes).toBeLessThan(r.info.kvCacheBytes);
     } finally {
       fresh.dispose();
       r.dispose();

@@ -28,6 +28,8 @@ export const CONFIGS = {
   // Larger calls then no longer lengthen every token's attention span, hence the 8192 one.
   streams: { load: { kvStreams: 16 }, what: 'a KV stream per pair, 16 at once (kvStreams: 16)' },
   'streams-batch8192': { load: { kvStreams: 24, batchSize: 8192 }, what: 'a KV stream per pair, 24 at once, 8192-token decode calls (one graph each)' },
+  // The two that paid most in the first full GPU run (2026-11-29), together.
+  'bf16-streams-batch8192': { load: { weights: 'bf16', kvStreams: 24, batchSize: 8192 }, what: 'BF16 weights and a KV stream per pair, 24 at once, 8192-token calls' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
   // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's

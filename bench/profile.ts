@@ -16,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { TraceRow, apiCallsDuring, apiMarkdown, apiSummary, busiestPhase, callsIn, readApiTrace, timeline, timelineMarkdown } from './gpu-timeline.js';
+import { Kernel, fields, ncuKernelTimes } from './kernel-csv.js';
 import { buildWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -88,24 +89,6 @@ function apiTrace(library: string, self: string[], timingFile: string, base: str
 
 const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
-interface Kernel { name: string; calls: number; ns: number }
-
-/** A CSV line's fields (quoted fields may hold commas and doubled quotes). */
-export function fields(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted && c === '"' && line[i + 1] === '"') cur += line[++i];
-    else if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) out.push(cur), (cur = '');
-    else cur += c;
-  }
-  out.push(cur.replace(/\r$/, ''));
-  return out;
-}
-
 function nsysKernels(report: string): Kernel[] {
   const csv = execFileSync('nsys', ['stats', '--report', 'cuda_gpu_kern_sum', '--format', 'csv', report], { encoding: 'utf8' });
   const lines = csv.split('\n').filter((l) => l.includes(','));
@@ -127,23 +110,9 @@ function nsysTrace(report: string, kind: 'cuda_gpu_trace' | 'cuda_api_trace'): T
   return lines.slice(1).map(fields).map((f) => ({ startNs: Number(f[start]), durationNs: Number(f[duration]), name: f[name] }));
 }
 
-const UNIT_NS: Record<string, number> = { nsecond: 1, usecond: 1e3, msecond: 1e6, second: 1e9 };
-
 function ncuKernels(report: string): Kernel[] {
-  const csv = execFileSync('ncu', ['--import', report, '--csv', '--page', 'raw', '--metrics', 'gpu__time_duration.sum'],
-    { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const lines = csv.split('\n').filter((l) => l.startsWith('"'));
-  const head = fields(lines[0]);
-  const [name, time] = ['Kernel Name', 'gpu__time_duration.sum'].map((h) => head.indexOf(h));
-  const unit = UNIT_NS[fields(lines[1])[time]] ?? 1;
-  const byName = new Map<string, Kernel>();
-  for (const f of lines.slice(2).map(fields)) {
-    const k = byName.get(f[name]) ?? { name: f[name], calls: 0, ns: 0 };
-    k.calls++;
-    k.ns += Number(f[time].replace(/,/g, '')) * unit;
-    byName.set(f[name], k);
-  }
-  return [...byName.values()];
+  return ncuKernelTimes(execFileSync('ncu', ['--import', report, '--csv', '--page', 'raw', '--metrics', 'gpu__time_duration.sum'],
+    { encoding: 'utf8', maxBuffer: 1 << 28 }));
 }
 
 function markdown(tool: string, what: string, kernels: Kernel[]): string {

@@ -4,7 +4,9 @@
 // GPU gives a request the same scores alone and among 8 concurrent ones with reproducible: true (the
 // README's promise), and how far they move when packed with them (reproducible: false, a GPU's
 // default), and with a KV stream per pair (kvStreams, in an isolated child: a new path through the
-// GPU's attention kernels, so a fault there is reported, not fatal). Then each weight type (--types, made from the 256-wide tiny-k model by llama.cpp's
+// GPU's attention kernels, so a fault there is reported, not fatal), and on two contexts decoding
+// parts of it at once (contexts: 2, 256-token calls so that the request is cut; isolated too): within
+// the bound of the one-context scores, and the same alone and among 8 concurrent requests. Then each weight type (--types, made from the 256-wide tiny-k model by llama.cpp's
 // quantizer) on the CPU and the GPU, the GPU side in an isolated child process: a CUDA fault there
 // (issue 10: an F16 model crashed an H200 run) is reported with its stderr lines, not fatal.
 //   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--out FILE]
@@ -70,18 +72,34 @@ for (const shape of shapes) {
   } catch (err) {
     streamsError = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`;
   }
+  let contextsVsAlone = NaN;
+  let contextsAloneVsConcurrent = NaN;
+  let contextsError: string | undefined;
+  try {
+    const two = await Reranker.load({ model, gpu: backend, contexts: 2, batchSize: 256, reproducible: true, isolate: true });
+    const twoAlone = await scores(two, main);
+    const twoTogether = await Promise.all([main, ...others].map((q) => scores(two, q)));
+    contextsVsAlone = maxDiff(alone, twoAlone);
+    contextsAloneVsConcurrent = maxDiff(twoAlone, twoTogether[0]);
+    two.dispose();
+  } catch (err) {
+    contextsError = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`;
+  }
   const row = {
     model: shape, device, backend: backendName,
     cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
     packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone), streamsVsAlone, streamsError,
+    contextsVsAlone, contextsAloneVsConcurrent, contextsError,
   };
   const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite) &&
-    streamsVsAlone <= row.bound;
+    streamsVsAlone <= row.bound && contextsVsAlone <= row.bound && contextsAloneVsConcurrent === 0;
   failed ||= !ok;
   report.push({ ...row, ok });
   console.log(`${shape}: CPU vs ${row.backend} ${row.cpuVsGpu.toExponential(2)} (bound ${row.bound}), alone vs among 8 concurrent ` +
     `${row.aloneVsConcurrent} (reproducible), ${row.packedVsAlone.toExponential(2)} packed, ` +
-    `${streamsError ?? streamsVsAlone.toExponential(2)} with KV streams${ok ? '' : '  FAILED'}`);
+    `${streamsError ?? streamsVsAlone.toExponential(2)} with KV streams, ` +
+    `${contextsError ?? `${contextsVsAlone.toExponential(2)} on two contexts (alone vs concurrent there ${contextsAloneVsConcurrent})`}` +
+    `${ok ? '' : '  FAILED'}`);
 }
 
 // Weight types: CPU vs GPU, the GPU in a child process so that a fault is a finding, not the end.

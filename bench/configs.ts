@@ -7,7 +7,7 @@ import type { LoadOptions } from '../lib/index.js';
 export interface Config {
   /** Set in the engine's process before llama.cpp loads. */
   env?: Record<string, string>;
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts'>;
   what: string;
 }
 
@@ -30,6 +30,11 @@ export const CONFIGS = {
   'streams-batch8192': { load: { kvStreams: 24, batchSize: 8192 }, what: 'a KV stream per pair, 24 at once, 8192-token decode calls (one graph each)' },
   // The two that paid most in the first full GPU run (2026-11-29), together.
   'bf16-streams-batch8192': { load: { weights: 'bf16', kvStreams: 24, batchSize: 8192 }, what: 'BF16 weights and a KV stream per pair, 24 at once, 8192-token calls' },
+  // Two contexts decoding parts of a call at once (README "Contexts"): one's host work while the
+  // other's kernels run, against the profile's ~half of each decode call with the GPU idle.
+  'contexts-2': { load: { contexts: 2 }, what: 'two contexts decoding parts of a call at once (contexts: 2)' },
+  'contexts-3': { load: { contexts: 3 }, what: 'three contexts decoding parts of a call at once (contexts: 3)' },
+  'bf16-contexts-2': { load: { weights: 'bf16', contexts: 2 }, what: 'BF16 weights and two contexts' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
   // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's

@@ -1,6 +1,6 @@
 // The benchmark's command line: `npm run bench -- [--quick] [--model PATH] [--threads N]
 // [--backend cpu|auto|cuda|vulkan|metal] [--suite cpu|gpu] [--workloads IDS] [--skip-peer]
-// [--configs NAMES] [--tokens FILE] [--tokens-only] [--baseline FILE]`.
+// [--configs NAMES] [--configs-everywhere] [--tokens FILE] [--tokens-only] [--baseline FILE]`.
 import { availableParallelism } from 'node:os';
 import { CONFIGS, ConfigName } from './configs.js';
 
@@ -25,6 +25,8 @@ export interface BenchOptions {
   skipPeer: boolean;
   /** llama-rerank again under other settings (llama.cpp's env knobs, load options), on G100 (bench/configs.ts). */
   configs: ConfigName[];
+  /** The configurations on every workload, not G100's alone: a candidate default, measured where the default is. */
+  configsEverywhere: boolean;
   /** Where to write the token ids of every pair, for the PyTorch baseline (bench/baselines/). */
   tokensFile?: string;
   /** Write the tokens and stop: no timing. */
@@ -35,11 +37,11 @@ export interface BenchOptions {
 
 const USAGE =
   'usage: npm run bench -- [--quick] [--model PATH] [--threads N] [--backend cpu|auto|cuda|vulkan|metal] [--suite cpu|gpu] ' +
-  '[--workloads IDS] [--skip-peer] [--configs NAMES] [--tokens FILE] [--tokens-only] [--baseline FILE]';
+  '[--workloads IDS] [--skip-peer] [--configs NAMES] [--configs-everywhere] [--tokens FILE] [--tokens-only] [--baseline FILE]';
 
 export function parseOptions(argv: string[]): BenchOptions {
   const o: BenchOptions = {
-    quick: false, threads: availableParallelism(), backend: 'cpu', suite: 'cpu', workloads: [], skipPeer: false, configs: [], tokensOnly: false,
+    quick: false, threads: availableParallelism(), backend: 'cpu', suite: 'cpu', workloads: [], skipPeer: false, configs: [], configsEverywhere: false, tokensOnly: false,
   };
   let suite: Suite | undefined;
   let workloads: string[] | undefined;
@@ -53,6 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (flag === '--quick') o.quick = true;
     else if (flag === '--skip-peer') o.skipPeer = true;
     else if (flag === '--tokens-only') o.tokensOnly = true;
+    else if (flag === '--configs-everywhere') o.configsEverywhere = true;
     else if (flag === '--model') o.model = value();
     else if (flag === '--tokens') o.tokensFile = value();
     else if (flag === '--baseline') o.baselineFile = value();

@@ -119,11 +119,11 @@ try {
     if (!engine.failed) contenders.push({ engine, passes });
   };
   await add(start('engine-llama-rerank.js', { label: LLAMA_RERANK, threads: opts.threads }), (w) => w.repeats);
-  // Other configurations run on one workload: G100 where it runs, else the first.
+  // Other configurations run on one workload, G100 where it runs, else the first; or on all of them.
   const configWorkload = (workloads.find((w) => w.id === 'G100') ?? workloads[0]).id;
   for (const name of opts.configs) {
     await add(start('engine-llama-rerank.js', { label: configLabel(name), threads: opts.threads, config: CONFIGS[name] }),
-      (w) => (w.id === configWorkload ? w.repeats : 0));
+      (w) => (opts.configsEverywhere || w.id === configWorkload ? w.repeats : 0));
   }
   if (!opts.skipPeer) {
     await add(start('engine-peer.js', { label: `node-llama-cpp (threads ${opts.threads})`, threads: opts.threads, contextSize: PEER_CONTEXT }),

@@ -54,6 +54,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       // no request shares its prefix, so no head would be kept: its cells are not reserved
       keepHead: valid.sharePrefix,
       kvStreams: valid.kvStreams,
+      contexts: valid.contexts,
       devices,
       hostMemoryBytes: hostMemoryToCheck(),
     });

@@ -23,6 +23,8 @@ export interface NativeLoadOptions {
   keepHead?: boolean;
   /** > 0: a KV stream per pair, this many (at most the batch size); 0 or absent: one unified cache. */
   kvStreams?: number;
+  /** llama_contexts over the model, decoding parts of a call at once (absent: 1). */
+  contexts?: number;
   /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */
   devices?: string[];
   /** Memory this process may still use; a KV cache in host memory must fit it (absent: not checked). */

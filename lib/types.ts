@@ -93,6 +93,13 @@ export interface LoadOptions {
    * own cells only (less attention work on a GPU). Memory: n × (maxLength + batchSize / 2) cells.
    */
   kvStreams?: number;
+  /**
+   * llama.cpp contexts over the model (default 1), each with a KV cache of its own, that decode
+   * parts of a large call at once: on a GPU one context's host work (building a decode call,
+   * launching its kernels) then runs while another's kernels do. Memory: the KV cache n times.
+   * On the CPU the contexts share the threads.
+   */
+  contexts?: number;
 }
 
 export interface ModelInfo {
@@ -126,7 +133,9 @@ export interface ModelInfo {
   pack: boolean;
   /** KV streams, one per pair decoded at once; 0: one unified cache (the load option kvStreams). */
   kvStreams: number;
-  /** The KV cache's size in bytes, from contextSize, kvStreams, kvType and the model's shape. */
+  /** llama.cpp contexts decoding at once (the load option contexts). */
+  contexts: number;
+  /** The KV caches' size in bytes, from contextSize, kvStreams, contexts, kvType and the model's shape. */
   kvCacheBytes: number;
   /** Its share on the CPU: the cells of the layers not offloaded to a GPU (all of them without one). */
   kvCacheCpuBytes: number;
@@ -155,7 +164,7 @@ export interface RerankStats {
   promptTokens: number;
   /** Tokens actually computed: fewer than promptTokens when pairs share their prefix. */
   computedTokens: number;
-  /** llama_decode calls, and the wall time spent in them (ms). */
+  /** llama_decode calls, and the wall time spent in them (ms; with several contexts, while any decodes). */
   decodeCalls: number;
   decodeMs: number;
   /** Child processes started again after one died (isolate: true); 0 when not isolated. */

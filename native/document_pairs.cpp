@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
+
+#include "parallel.h"
 
 namespace rerank {
 namespace {
@@ -29,30 +29,6 @@ struct GroupWork {
   std::unique_ptr<DocumentProgress> progress;
   std::vector<Tokenized> documents;
 };
-
-// Calls fn(i) for every i < n, on up to `threads` threads (this one among them), each taking the
-// next i: items are handed out in order. fn must not throw.
-void forEachIndex(size_t n, unsigned threads, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  const auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
-  };
-  std::vector<std::thread> helpers;
-  try {
-    helpers.reserve(threads);  // so that adding one never moves the running ones
-  } catch (...) {
-    threads = 1;
-  }
-  for (unsigned t = 1; t < threads && t < n; ++t) {
-    try {
-      helpers.emplace_back(work);
-    } catch (...) {
-      break;  // no thread to be had: the ones running do the rest
-    }
-  }
-  work();
-  for (auto& h : helpers) h.join();
-}
 
 Tokenized tokenizeDocument(const Prompt& prompt, const Group& g, const Prompt::Request& request, size_t i) noexcept {
   Tokenized t;
@@ -171,7 +147,7 @@ std::vector<PreparedGroup> preparePairs(const Prompt& prompt, const std::vector<
   }
 
   const size_t wanted = std::max<size_t>(1, bytes / kBytesPerThread);
-  forEachIndex(items.size(), static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k) {
+  forEachIndex(items.size(), static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k, unsigned) {
     const auto [g, i] = items[k];
     GroupWork& w = work[g];
     if (w.progress->beyondReach(i)) return;

@@ -68,6 +68,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "pack", l.pack);
   read(o, "keepHead", l.keepHead);
   read(o, "kvStreams", l.kvStreams);
+  read(o, "contexts", l.contexts);
   read(o, "devices", l.devices);
   read(o, "hostMemoryBytes", l.hostMemoryBytes);
   return l;
@@ -146,6 +147,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("kvType", i.kvType);
   o.Set("pack", i.pack);
   o.Set("kvStreams", i.kvStreams);
+  o.Set("contexts", i.contexts);
   o.Set("kvCacheBytes", static_cast<double>(i.kvCacheBytes));
   o.Set("kvCacheCpuBytes", static_cast<double>(i.kvCacheCpuBytes));
   return o;

@@ -29,7 +29,8 @@ uint64_t KvLayout::bytesOfLayers(int32_t layersInHost) const {
 }
 
 std::string KvLayout::describe() const {
-  return std::to_string(streams) + (streams == 1 ? " stream" : " streams") + " of " + std::to_string(cellsPerStream) + " cells, " +
+  const std::string each = contexts > 1 ? std::to_string(contexts) + " contexts of " : "";
+  return each + std::to_string(streams) + (streams == 1 ? " stream" : " streams") + " of " + std::to_string(cellsPerStream) + " cells, " +
          std::to_string(layers) + " layers, " + std::to_string(valuesPerCell) + " values a cell and layer, " +
          (bytesPerValue == 4 ? "f32" : "f16");
 }
@@ -61,6 +62,7 @@ void checkHostMemory(const KvLayout& kv, int32_t layersInHost, uint64_t weightBy
   if (availableBytes == 0 || cache + weights <= availableBytes) return;
   std::string lower = "maxLength, batchSize";
   if (streamsOption) lower += ", kvStreams";
+  if (kv.contexts > 1) lower += ", contexts";
   throw std::runtime_error("the KV cache needs " + size(cache) + " of memory (" + kv.describe() + ") and the weights " + size(weights) +
                            ", more than the " + size(availableBytes) + " available: lower " + lower +
                            (kv.bytesPerValue == 4 ? ", use kvType 'f16'" : "") + " or load onto a GPU");

@@ -12,13 +12,14 @@
 namespace rerank {
 
 struct KvLayout {
+  uint32_t contexts = 1;         // a cache of this layout per context (decode_lanes.h)
   uint32_t streams = 1;          // 1: one unified cache
   uint64_t cellsPerStream = 0;   // llama.cpp rounds each stream up to 256 cells
   int32_t layers = 0;
   uint64_t valuesPerCell = 0;    // K and V of one layer: key and value lengths times the KV heads
   uint32_t bytesPerValue = 2;    // f16, or 4 for f32
 
-  uint64_t bytes() const { return streams * cellsPerStream * static_cast<uint64_t>(layers) * valuesPerCell * bytesPerValue; }
+  uint64_t bytes() const { return contexts * streams * cellsPerStream * static_cast<uint64_t>(layers) * valuesPerCell * bytesPerValue; }
   // The share of layersInHost of the layers (those not offloaded to a GPU).
   uint64_t bytesOfLayers(int32_t layersInHost) const;
   std::string describe() const;

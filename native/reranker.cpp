@@ -57,9 +57,9 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   const int32_t layers = llama_model_n_layer(r->model_.get());
 
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
-  r->capture_ = std::make_unique<HiddenCapture>();
 
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const uint32_t contexts = std::clamp<uint32_t>(o.contexts, 1, kMaxContexts);
   r->tokenizeThreads_ = static_cast<unsigned>(std::min(threads, kTokenizeThreads));
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
@@ -88,33 +88,43 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.n_ubatch = batch;
     cp.n_seq_max = streams;
   }
+  // Layers on the CPU: contexts decoding side by side share its cores (each with `threads` of its own
+  // would leave them fighting over them, ggml's threads spinning at every node); one decoding alone
+  // takes them all (Lane). On a GPU the threads do little.
+  const int32_t threadsBeside = placed.layersOnCpu > 0 ? std::max<int32_t>(1, threads / static_cast<int32_t>(contexts)) : threads;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.embeddings = false;  // logits mode: only each pair's last token is an output
   cp.flash_attn_type = flashAttnType(o.flashAttention);
   cp.no_perf = true;
   cp.type_k = cp.type_v = o.kvType == "f32" ? GGML_TYPE_F32 : GGML_TYPE_F16;
-  if (r->head_.needsHiddenState()) {
-    cp.cb_eval = &HiddenCapture::onEval;
-    cp.cb_eval_user_data = r->capture_.get();
-  }
   // The cells and weights of layers on the CPU, or on an integrated GPU, are in host memory.
-  const KvLayout kv = kvLayout(r->model_.get(), cp.n_ctx, streams, cp.type_k);
+  KvLayout kv = kvLayout(r->model_.get(), cp.n_ctx, streams, cp.type_k);
+  kv.contexts = contexts;
   checkHostMemory(kv, placed.integrated ? layers : placed.layersOnCpu, llama_model_size(r->model_.get()), o.hostMemoryBytes,
                   streams > 0);
-  clearLastLlamaError();
-  r->ctx_.reset(llama_init_from_model(r->model_.get(), cp));
-  if (!r->ctx_) throw loadError("failed to create a context for " + o.path);
-
-  r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
-  if (streams > 0) {
-    r->decoder_ = std::make_unique<StreamDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
-                                                  static_cast<int32_t>(streams), llama_n_ctx(r->ctx_.get()) / streams);
-  } else {
-    r->decoder_ = std::make_unique<PairDecoder>(r->ctx_.get(), r->head_, *r->capture_, static_cast<int32_t>(cp.n_batch),
-                                                static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(r->ctx_.get()), prefixReserve,
-                                                r->headReserve_);
+  r->lanes_.resize(contexts);
+  for (Lane& lane : r->lanes_) {
+    lane.capture = std::make_unique<HiddenCapture>();
+    lane.threadsAlone = threads;
+    lane.threadsBeside = threadsBeside;
+    if (r->head_.needsHiddenState()) {
+      cp.cb_eval = &HiddenCapture::onEval;
+      cp.cb_eval_user_data = lane.capture.get();
+    }
+    clearLastLlamaError();
+    lane.ctx.reset(llama_init_from_model(r->model_.get(), cp));
+    if (!lane.ctx) throw loadError("failed to create a context for " + o.path);
+    llama_context* ctx = lane.ctx.get();
+    if (streams > 0) {
+      lane.decoder = std::make_unique<StreamDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
+                                                     static_cast<int32_t>(streams), llama_n_ctx(ctx) / streams);
+    } else {
+      lane.decoder = std::make_unique<PairDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
+                                                   static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(ctx), prefixReserve, r->headReserve_);
+    }
   }
+  r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
 
   ModelInfo& info = r->info_;
   char desc[256] = {0};
@@ -128,7 +138,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.embeddingLength = llama_model_n_embd(r->model_.get());
   info.trainContext = llama_model_n_ctx_train(r->model_.get());
   info.threads = threads;
-  info.contextSize = llama_n_ctx(r->ctx_.get());
+  info.contextSize = llama_n_ctx(r->lanes_[0].ctx.get());
   info.batchSize = cp.n_batch;
   info.ubatchSize = cp.n_ubatch;
   info.maxLength = o.maxLength;
@@ -137,6 +147,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.kvType = o.kvType;
   info.pack = o.pack;
   info.kvStreams = streams;
+  info.contexts = contexts;
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -164,11 +175,11 @@ CallResult Reranker::score(std::vector<Group>& groups) {
       if (set.sharePrefix && headReserve_ > 0) set.head = prompt_->instructionHead(groups[g].instruction, headReserve_);
     }
   }
-  // Tokenizing (above) needs only the vocabulary, so calls tokenize side by side; the context is
+  // Tokenizing (above) needs only the vocabulary, so calls tokenize side by side; the contexts are
   // one call's at a time. A call whose documents take long to tokenize then holds up no other.
   std::lock_guard<std::mutex> lock(mutex_);
   DecodeStats stats;
-  decoder_->score(sets, info_.pack, stats);
+  scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, stats);
   out.decodeCalls = stats.decodeCalls;
   out.decodeMs = stats.decodeMs;
 
@@ -232,7 +243,7 @@ void Reranker::abortAll() {
     std::lock_guard<std::mutex> lock(watchMutex_);
     for (auto& [id, flag] : watched_) flag->store(true);
   }
-  decoder_->abortAll();
+  for (Lane& lane : lanes_) lane.decoder->abortAll();
 }
 
 }  // namespace rerank

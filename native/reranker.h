@@ -1,6 +1,6 @@
-// A loaded Qwen3-Reranker: the model, one context, its score head and prompt. Decoding is
-// serialised per Reranker (a llama_context is single-threaded); tokenizing is not. The JS layer
-// queues requests.
+// A loaded Qwen3-Reranker: the model, its contexts (decode_lanes.h), score head and prompt. One
+// call decodes at a time, on all the contexts (a llama_context is single-threaded); tokenizing runs
+// beside it. The JS layer queues requests.
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@
 
 #include "hidden_capture.h"
 #include "llama_handles.h"
+#include "decode_lanes.h"
 #include "decoder.h"
 #include "prompt.h"
 #include "score_head.h"
@@ -42,6 +43,9 @@ struct LoadOptions {
   // > 0: a KV stream per pair, this many, each pair attending over its own cells only (StreamDecoder);
   // 0: one unified cache the pairs share (PairDecoder).
   uint32_t kvStreams = 0;
+  // llama_contexts over the model that decode parts of a call at once (decode_lanes.h); each has a
+  // cache of its own.
+  uint32_t contexts = 1;
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
   // Memory the process may still use, in bytes (0: unknown): the KV cache's share in host memory
@@ -106,7 +110,8 @@ struct ModelInfo {
   std::string kvType;
   bool pack = false;
   uint32_t kvStreams = 0;
-  uint64_t kvCacheBytes = 0;
+  uint32_t contexts = 1;
+  uint64_t kvCacheBytes = 0;  // all the contexts' caches
   uint64_t kvCacheCpuBytes = 0;  // the share of the layers not offloaded to a GPU
 };
 
@@ -136,19 +141,20 @@ class Reranker {
   // KV cells for the instruction head the decoder keeps from call to call (PairDecoder): the
   // default instruction's takes 60 tokens, and a few sentences more fit.
   static constexpr uint32_t kHeadReserve = 256;
+  // The most contexts a model may have (LoadOptions::contexts): a bound on memory, far above the two
+  // that overlap one GPU's host work with its kernels.
+  static constexpr uint32_t kMaxContexts = 8;
   // Threads that tokenize a call's documents (document_pairs.h): at most the decode's (a user who
   // limits those leaves the rest of the machine to others), and at most 8, which tokenize the largest
   // GPU slice (256 documents) in a few ms while leaving cores to a CPU decode running meanwhile.
   static constexpr int32_t kTokenizeThreads = 8;
   unsigned tokenizeThreads_ = 1;
 
-  ModelPtr model_;
-  ContextPtr ctx_;
+  ModelPtr model_;  // declared first: freed after the contexts over it
   ScoreHead head_;
   std::unique_ptr<Prompt> prompt_;
-  std::unique_ptr<HiddenCapture> capture_;  // address fixed: llama.cpp holds it
-  uint32_t headReserve_ = 0;                // 0: no head is kept (KV streams, keepHead off)
-  std::unique_ptr<Decoder> decoder_;
+  uint32_t headReserve_ = 0;  // 0: no head is kept (KV streams, keepHead off)
+  std::vector<Lane> lanes_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)
   std::mutex watchMutex_;

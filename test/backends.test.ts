@@ -17,7 +17,7 @@ const hasVulkanDriver = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((d
 interface RunResult {
   backends: { selected: string; why: string; libraries: { backend: string; ok?: boolean; reason?: string; devices?: string[] }[] };
   scores?: Record<string, number[]>;
-  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[]; kvStreams: number; kvCacheBytes: number; kvCacheCpuBytes: number }>;
+  info?: Record<string, { backend: string; gpuLayers: number; layers: number; devices: string[]; kvStreams: number; contexts: number; kvCacheBytes: number; kvCacheCpuBytes: number }>;
   error?: { code: string; message: string };
 }
 
@@ -108,6 +108,13 @@ describe('backend choice', () => {
     const r = run({ ...vulkanEnv, GGML_VK_DISABLE_F16: '1' }, ['auto:streams', 'cpu']);
     expect(r.info!['auto:streams']).toMatchObject({ backend: 'Vulkan', kvStreams: 4 });
     expect(maxDiff(r, 'auto:streams')).toBeLessThan(2e-3);
+  });
+
+  it.skipIf(!vulkan)('Vulkan with two contexts decoding parts of a call at once scores as the CPU does, FP32 shaders', () => {
+    // two contexts of one model computing on one GPU device side by side (native/decode_lanes.h)
+    const r = run({ ...vulkanEnv, GGML_VK_DISABLE_F16: '1' }, ['auto:contexts', 'cpu']);
+    expect(r.info!['auto:contexts']).toMatchObject({ backend: 'Vulkan', contexts: 2 });
+    expect(maxDiff(r, 'auto:contexts')).toBeLessThan(2e-3);
   });
 
   it.skipIf(!vulkan)("a partial offload keeps the KV cells of the layers llama.cpp leaves on the CPU: kvCacheCpuBytes is its CPU KV buffer", () => {

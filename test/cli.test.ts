@@ -72,13 +72,30 @@ describe('llama-rerank rank', () => {
     expect(JSON.parse(res.stdout)).toEqual(expected);
   });
 
-  it('--kv-streams N decodes with a KV stream per pair, to the same ranking', async () => {
-    const res = await run(['rank', '-m', model, '-q', 'capital of France', '--kv-streams', '4', '--json'], { input: `${docs.join('\n')}\n` });
+  // The command's --json answer with `flags`, against the library's with its defaults: the same ranking.
+  async function expectRankedAsLibrary(flags: string[]): Promise<void> {
+    const res = await run(['rank', '-m', model, '-q', 'capital of France', ...flags, '--json'], { input: `${docs.join('\n')}\n` });
     expect(res.code, res.stderr).toBe(0);
     const expected = await library.rerank({ query: 'capital of France', documents: docs });
     const got = JSON.parse(res.stdout) as RerankResponse;
     expect(got.results.map((r) => r.index)).toEqual(expected.results.map((r) => r.index));
     got.results.forEach((r, i) => expect(Math.abs(r.relevance_score - expected.results[i].relevance_score)).toBeLessThan(1e-3));
+  }
+
+  it('--kv-streams N decodes with a KV stream per pair, to the same ranking', async () => {
+    await expectRankedAsLibrary(['--kv-streams', '4']);
+  });
+
+  it('--contexts N decodes on N contexts, to the same ranking; a bad N is a usage error', async () => {
+    await expectRankedAsLibrary(['--contexts', '2']);
+    const bad = await run(['rank', '-m', model, '-q', 'q', '--contexts', '9'], { input: 'a\n' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--contexts/);
+  });
+
+  // npx in a checkout runs dist/lib/cli/main.js itself: tsc writes it without the bit (scripts/build-ts.mjs)
+  it.skipIf(process.platform === 'win32')('the compiled entry is executable, as npx runs it', () => {
+    expect(statSync(MAIN).mode & 0o111).toBe(0o111);
   });
 
   it('exit code 2 and the usage for a mistake on the command line', async () => {

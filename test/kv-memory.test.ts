@@ -37,6 +37,21 @@ describe('KV cache size', () => {
     expect(llamas).toHaveLength(configs.length);
     for (let i = 0; i < configs.length; i++) expect(ours[i] / MiB).toBeCloseTo(llamas[i], 2);
   });
+
+  it("counts a cache per context, each llama.cpp's own figure", () => {
+    const index = join(packageRoot, 'dist', 'lib', 'index.js');
+    const script = `import { Reranker } from ${JSON.stringify(index)};
+      const r = await Reranker.load({ model: ${JSON.stringify(tinyModel('rank'))}, gpu: 'cpu', contexts: 3, kvStreams: 2 });
+      process.stdout.write(r.info.kvCacheBytes + '\\n');
+      r.dispose();`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', env: { ...process.env, LLAMA_RERANK_VERBOSE: '1' },
+    });
+    expect(child.status).toBe(0);
+    const llamas = [...child.stderr.matchAll(/llama_kv_cache: size = +([\d.]+) MiB/g)].map((m) => Number(m[1]));
+    expect(llamas).toHaveLength(3);
+    for (const size of llamas) expect(Number(child.stdout.trim()) / 3 / MiB).toBeCloseTo(size, 2);
+  });
 });
 
 describe('host memory', () => {
@@ -56,6 +71,19 @@ describe('host memory', () => {
     );
     const fits = await nativeModule().loadModel({ ...options, hostMemoryBytes: need });
     expect(fits.info().kvCacheBytes).toBe(info.kvCacheBytes);
+    fits.dispose();
+  });
+
+  it('several contexts need their caches each: refused naming them, as much loads', async () => {
+    const probe = await nativeModule().loadModel({ ...options, contexts: 3 });
+    const info = probe.info();
+    probe.dispose();
+    const need = info.kvCacheBytes + Math.floor(info.sizeBytes / info.layers) * info.layers;
+    await expect(nativeModule().loadModel({ ...options, contexts: 3, hostMemoryBytes: need - 1 })).rejects.toThrow(
+      /^the KV cache needs \d+ MiB of memory \(3 contexts of 4 streams of \d+ cells.*available: lower maxLength, batchSize, kvStreams, contexts or load onto a GPU$/,
+    );
+    const fits = await nativeModule().loadModel({ ...options, contexts: 3, hostMemoryBytes: need });
+    expect(fits.info().contexts).toBe(3);
     fits.dispose();
   });
 

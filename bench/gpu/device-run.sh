@@ -10,6 +10,8 @@
 # What comes back: at most 8 files in $OUT.
 # For a check elsewhere: BACKEND (default cuda), BENCH_ARGS (more arguments for run.js, e.g.
 # "--quick --workloads D"), BASELINE_ARGS (e.g. "--device cpu --tiny"), AGREEMENT_MODELS (tiny,0.6b).
+# For a shorter run: STEPS (the steps to run, e.g. "tokens,baseline,bench,agreement"; default all)
+# and CONFIGS (the bench's --configs; with BENCH_ARGS="--configs-everywhere" on every workload).
 set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
@@ -25,6 +27,7 @@ export PATH=$PATH:/usr/local/cuda/bin:$(ls -d /opt/nvidia/nsight-compute/*/ 2>/d
 # step NAME SECONDS CMD...: runs CMD for at most SECONDS (less when the run's deadline is nearer).
 step() {
   local name=$1 limit=$2 t0=$SECONDS rc; shift 2
+  if [[ ",${STEPS:-all}," != *",all,"* && ",${STEPS:-}," != *",$name,"* ]]; then echo "== $name: not in STEPS"; return 0; fi
   local left=$((DEADLINE - SECONDS - 5))
   [ "$left" -lt "$limit" ] && limit=$left
   if [ "$limit" -lt 15 ]; then echo "== $name: skipped, the run's time is spent"; return 0; fi
@@ -64,7 +67,7 @@ if [ "$BACKEND" = cuda ] && ! loads_cuda "${LLAMA_RERANK_BACKEND_PATH:-}"; then
   fi
 fi
 echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; API tracer: ${tracer:-none}"
-configs=weights-bf16,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16
+configs=${CONFIGS:-weights-bf16,contexts-2,bf16-contexts-2,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16}
 [ -n "$legacy" ] && configs=pool-legacy,$configs && export LLAMA_RERANK_LEGACY_POOL_LIBRARY=$legacy
 
 step tokens 150 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" --tokens "$TOKENS" --tokens-only

@@ -29,6 +29,7 @@ export const LOAD_FLAGS = {
   'max-length': { type: 'string' },
   weights: { type: 'string' },
   'kv-streams': { type: 'string' },
+  contexts: { type: 'string' },
 } as const satisfies Options;
 
 export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known model name (e.g. qwen/qwen3-reranker-0.6b)
@@ -39,7 +40,8 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --weights W         stored (default), bf16, f16: decode with a copy of the weights in
                           that type, made once into the model cache (README "Weights")
       --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
-                          (README "KV streams"; default 0: shared)`;
+                          (README "KV streams"; default 0: shared)
+      --contexts N        contexts decoding parts of a call at once (README "Contexts"; default 1)`;
 
 /** -h or --help among a command's flags: its usage is printed instead (exit code 0). */
 export class HelpRequested extends Error {}
@@ -105,8 +107,10 @@ export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   const threads = integerFlag(values.threads, 'threads');
   const maxLength = integerFlag(values['max-length'], 'max-length');
   const kvStreams = integerFlag(values['kv-streams'], 'kv-streams', 0);
+  const contexts = integerFlag(values.contexts, 'contexts');
   if (gpuLayers !== undefined) options.gpuLayers = gpuLayers;
   if (kvStreams !== undefined) options.kvStreams = kvStreams;
+  if (contexts !== undefined) options.contexts = contexts;
   if (threads !== undefined) options.threads = threads;
   if (maxLength !== undefined) options.maxLength = maxLength;
   // The library's own checks, now rather than after a download or once a server is listening; the

@@ -2,12 +2,14 @@
 // tiny model, scores groups that take every path (shared prefix, pairs spanning decode calls,
 // truncation, a refused pair, a query too long, the instruction head kept from call to call,
 // bounded tokenization, a text cut to its first tokens), frees everything, and does it again.
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "backend.h"
+#include "decode_lanes.h"
 #include "document_pairs.h"
 #include "reranker.h"
 
@@ -71,18 +73,67 @@ static int checkDocumentProgress() {
   return failures;
 }
 
+// How a call's pairs are cut for the contexts (decode_lanes.h): every pair once and in order, no
+// more parts than lanes nor than batches of tokens, a set cut on its own when not packed, and parts
+// of about equal tokens.
+static int checkPlanParts() {
+  int failures = 0;
+  std::vector<std::vector<llama_token>> tokens;
+  for (int i = 0; i < 40; ++i) tokens.push_back(std::vector<llama_token>(20 + (i * 37) % 90, i % 5 == 0 ? 1 : 2));
+  for (auto& t : tokens) t[0] = 7;  // the pairs of a set share their first token
+  std::vector<rerank::PairSet> sets(4);
+  for (int i = 0; i < 40; ++i) sets[i < 25 ? 0 : i < 26 ? 1 : i < 33 ? 2 : 3].pairs.push_back(&tokens[i]);
+  sets[2].error = "refused";  // not decoded: in no part
+  auto covers = [&](const std::vector<rerank::Part>& parts) {
+    std::vector<std::pair<size_t, size_t>> seen;
+    for (const auto& part : parts) {
+      for (const auto& span : part) {
+        for (size_t p = span.begin; p < span.end; ++p) seen.emplace_back(span.set, p);
+      }
+    }
+    std::vector<std::pair<size_t, size_t>> want;
+    for (size_t s = 0; s < sets.size(); ++s) {
+      if (sets[s].error.empty()) {
+        for (size_t p = 0; p < sets[s].pairs.size(); ++p) want.emplace_back(s, p);
+      }
+    }
+    return seen == want;
+  };
+  auto tokensOf = [&](const rerank::Part& part) {
+    size_t n = 0;
+    for (const auto& span : part) {
+      for (size_t p = span.begin; p < span.end; ++p) n += sets[span.set].pairs[p]->size();
+    }
+    return n;
+  };
+  const auto packed = rerank::planParts(sets, true, 3, 256);
+  failures += check(packed.size() == 3 && covers(packed), "packed: three parts with every pair once, in order");
+  const size_t a = tokensOf(packed[0]), b = tokensOf(packed[1]), c = tokensOf(packed[2]);
+  failures += check(std::max({a, b, c}) - std::min({a, b, c}) < 2 * 110, "packed: parts of about equal tokens");
+  failures += check(rerank::planParts(sets, true, 8, 1000).size() == 2, "no more parts than batches of tokens");
+  failures += check(rerank::planParts(sets, true, 2, 1 << 20).size() == 1, "a call under a batch is not cut");
+  const auto alone = rerank::planParts(sets, false, 2, 256);
+  bool ownSet = covers(alone);
+  for (const auto& part : alone) ownSet = ownSet && part.size() == 1;
+  // set 0 (25 pairs) in two parts, set 1 (one pair) and set 3 in one each
+  failures += check(ownSet && alone.size() == 4, "not packed: each set cut on its own");
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress();
-  for (int round = 0; round < 3; ++round) {
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts();
+  for (int round = 0; round < 4; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
-    // the three ways of decoding: each request alone, packed on the shared cache, KV streams
+    // the three ways of decoding: each request alone, packed on the shared cache, KV streams; and
+    // packed on two contexts decoding at once
     o.pack = round > 0;
     o.kvStreams = round == 2 ? 4 : 0;
+    o.contexts = round == 3 ? 2 : 1;
     auto r = Reranker::load(o);
 
     Group g;
@@ -127,7 +178,7 @@ int main(int argc, char** argv) {
     std::vector<Group> again{g, other, g};
     auto res2 = r->score(again).groups;
     failures += check(res2[0].error.empty() && res2[1].error.empty() && res2[2].error.empty(), "second call scored");
-    if (round < 2) failures += check(res2[0].computedTokens < res[0].computedTokens, "the head kept across calls");
+    if (round != 2) failures += check(res2[0].computedTokens < res[0].computedTokens, "the head kept across calls");
     if (round == 0) failures += check(res2[0].scores == res[0].scores && res2[2].scores == res[0].scores, "a kept head changes no score");
     failures += check(!r->tokenize("<|im_end|> text", false).empty(), "tokenized");
     const std::string text = "bounded " + std::string(20000, ' ') + " tokenization";

@@ -1,0 +1,139 @@
+#include "decode_lanes.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "parallel.h"
+
+namespace rerank {
+namespace {
+
+// A pair and the tokens decoding it takes: those it does not share with its set's other pairs, and
+// for the first pair of a set the shared ones too.
+struct Item {
+  size_t set;
+  size_t pair;
+  size_t cost;
+};
+
+void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& items) {
+  const PairSet& set = sets[s];
+  if (!set.error.empty() || set.pairs.empty()) return;
+  const size_t shared = set.sharePrefix && set.pairs.size() > 1 ? sharedPrefix(set.pairs) : 0;
+  for (size_t p = 0; p < set.pairs.size(); ++p) items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared : 0)});
+}
+
+// Cuts `items` into parts of about equal cost: as many as `lanes`, at most one per batchTokens.
+void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::vector<Part>& out) {
+  if (items.empty()) return;
+  size_t total = 0;
+  for (const Item& it : items) total += it.cost;
+  const size_t n = std::clamp<size_t>(total / std::max<size_t>(batchTokens, 1), 1, std::min(lanes, items.size()));
+  const double target = static_cast<double>(total) / static_cast<double>(n);
+  Part part;
+  size_t made = 0;  // parts finished
+  size_t before = 0;  // cost of the items before this one
+  for (const Item& it : items) {
+    // A new part starts where this item's middle would pass the next boundary.
+    if (!part.empty() && made + 1 < n && static_cast<double>(before) + static_cast<double>(it.cost) / 2 > target * static_cast<double>(made + 1)) {
+      out.push_back(std::move(part));
+      part.clear();
+      ++made;
+    }
+    if (!part.empty() && part.back().set == it.set && part.back().end == it.pair) {
+      part.back().end++;
+    } else {
+      part.push_back({it.set, it.pair, it.pair + 1});
+    }
+    before += it.cost;
+  }
+  out.push_back(std::move(part));
+}
+
+// The sets one part decodes: its spans' pairs, with their sets' settings.
+std::vector<PairSet> partSets(const std::vector<PairSet>& sets, const Part& part) {
+  std::vector<PairSet> out;
+  for (const PairSpan& span : part) {
+    const PairSet& from = sets[span.set];
+    PairSet s;
+    s.pairs.assign(from.pairs.begin() + static_cast<std::ptrdiff_t>(span.begin), from.pairs.begin() + static_cast<std::ptrdiff_t>(span.end));
+    s.sharePrefix = from.sharePrefix;
+    s.head = from.head;
+    s.cancelled = from.cancelled;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void useThreads(Lane& lane, int32_t threads) {
+  if (lane.threadsNow == threads) return;
+  llama_set_n_threads(lane.ctx.get(), threads, threads);
+  lane.threadsNow = threads;
+}
+
+}  // namespace
+
+std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens) {
+  std::vector<Part> parts;
+  std::vector<Item> items;
+  for (size_t s = 0; s < sets.size(); ++s) {
+    appendPairs(sets, s, items);
+    if (!pack) {
+      cut(items, lanes, batchTokens, parts);
+      items.clear();
+    }
+  }
+  cut(items, lanes, batchTokens, parts);
+  return parts;
+}
+
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, DecodeStats& stats) {
+  const std::vector<Part> parts = lanes.size() > 1 ? planParts(sets, pack, lanes.size(), batchTokens) : std::vector<Part>{};
+  if (parts.size() <= 1) {
+    useThreads(lanes[0], lanes[0].threadsAlone);
+    lanes[0].decoder->score(sets, pack, stats);
+    return;
+  }
+  for (Lane& lane : lanes) useThreads(lane, lane.threadsBeside);
+  std::vector<std::vector<PairSet>> work;
+  work.reserve(parts.size());
+  for (const Part& part : parts) work.push_back(partSets(sets, part));
+  std::vector<DecodeStats> partStats(parts.size());
+  std::vector<std::exception_ptr> thrown(parts.size());
+
+  const auto start = std::chrono::steady_clock::now();
+  forEachIndex(parts.size(), static_cast<unsigned>(lanes.size()), [&](size_t i, unsigned lane) {
+    try {
+      lanes[lane].decoder->score(work[i], pack, partStats[i]);
+    } catch (...) {
+      thrown[i] = std::current_exception();
+    }
+  });
+  stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+  for (const Part& part : parts) {
+    for (const PairSpan& span : part) sets[span.set].scores.assign(sets[span.set].pairs.size(), 0.0f);
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    stats.decodeCalls += partStats[i].decodeCalls;
+    for (size_t k = 0; k < parts[i].size(); ++k) {
+      const PairSpan& span = parts[i][k];
+      PairSet& set = sets[span.set];
+      const PairSet& done = work[i][k];
+      // a part whose head failed to decode ends before its scores are laid out
+      std::copy_n(done.scores.begin(), std::min(done.scores.size(), span.end - span.begin),
+                  set.scores.begin() + static_cast<std::ptrdiff_t>(span.begin));
+      set.computedTokens += done.computedTokens;
+      if (set.error.empty() && !done.error.empty()) {
+        set.error = done.error;
+        set.aborted = done.aborted;
+      }
+    }
+  }
+  for (const auto& e : thrown) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace rerank

@@ -1,0 +1,56 @@
+// Several llama_contexts over one model ("lanes"), decoding the parts of one call at once.
+//
+// On a GPU about half of each llama_decode is host work while the GPU idles: building the graph and
+// its inputs, launching its kernels one by one (issue 9's profile of G100 on an H200: 33 ms per
+// decode call, of which the host waited for the GPU 16.4 ms). A context cannot start its next call
+// before its last returns, but a second context can: its host work then runs while the first's
+// kernels do. So a call's pairs are cut into parts, runs of consecutive pairs, each decoded on
+// whichever lane is free, with that lane's own cache: its kept instruction head, and a request's
+// prefix decoded again for each part (a few dozen tokens).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "decoder.h"
+#include "hidden_capture.h"
+#include "llama_handles.h"
+
+namespace rerank {
+
+struct Lane {
+  std::unique_ptr<HiddenCapture> capture;  // address fixed: the context holds it (cb_eval)
+  ContextPtr ctx;
+  std::unique_ptr<Decoder> decoder;
+  // CPU threads the context computes with when it decodes alone, and beside the others: with layers
+  // on the CPU the contexts share its cores, so a part that runs beside others gets its share, and a
+  // call that is not cut all of them (on a GPU both are the same).
+  int32_t threadsAlone = 1;
+  int32_t threadsBeside = 1;
+  int32_t threadsNow = 0;  // what llama_set_n_threads last set (0: the context's own)
+};
+
+// Pairs [begin, end) of the call's set `set`.
+struct PairSpan {
+  size_t set = 0;
+  size_t begin = 0;
+  size_t end = 0;
+};
+// What one lane decodes in one go: spans in the call's order, of several sets when packed.
+using Part = std::vector<PairSpan>;
+
+// Cuts the pairs of `sets` (those without an error) into parts of about equal tokens: as many as
+// there are lanes, but no more than one per `batchTokens` (a decode call's worth: a smaller part
+// would pay a call's fixed cost for less work). Packed, parts run across sets in the call's order;
+// not packed, each set is cut on its own, so its parts, and so its scores, depend on it alone.
+std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);
+
+// Scores every set as Decoder::score does, its parts decoded on the lanes at once (one lane: the
+// call is not cut). A set fails when one of its parts does, with that part's error; what a lane
+// throws is thrown here once every lane has stopped. stats.decodeMs is the wall time of decoding
+// on all lanes together.
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, DecodeStats& stats);
+
+}  // namespace rerank

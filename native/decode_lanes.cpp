@@ -88,14 +88,17 @@ std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t 
   return parts;
 }
 
-void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, DecodeStats& stats) {
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, int32_t threads,
+                  DecodeStats& stats) {
   const std::vector<Part> parts = lanes.size() > 1 ? planParts(sets, pack, lanes.size(), batchTokens) : std::vector<Part>{};
+  const size_t side = pack ? std::clamp<size_t>(parts.size(), 1, lanes.size()) : lanes.size();  // lanes decoding at once
+  const int32_t share = std::max<int32_t>(1, threads / static_cast<int32_t>(side));
   if (parts.size() <= 1) {
-    useThreads(lanes[0], lanes[0].threadsAlone);
+    useThreads(lanes[0], share);
     lanes[0].decoder->score(sets, pack, stats);
     return;
   }
-  for (Lane& lane : lanes) useThreads(lane, lane.threadsBeside);
+  for (Lane& lane : lanes) useThreads(lane, share);
   std::vector<std::vector<PairSet>> work;
   work.reserve(parts.size());
   for (const Part& part : parts) work.push_back(partSets(sets, part));

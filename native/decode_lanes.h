@@ -24,11 +24,6 @@ struct Lane {
   std::unique_ptr<HiddenCapture> capture;  // address fixed: the context holds it (cb_eval)
   ContextPtr ctx;
   std::unique_ptr<Decoder> decoder;
-  // CPU threads the context computes with when it decodes alone, and beside the others: with layers
-  // on the CPU the contexts share its cores, so a part that runs beside others gets its share, and a
-  // call that is not cut all of them (on a GPU both are the same).
-  int32_t threadsAlone = 1;
-  int32_t threadsBeside = 1;
   int32_t threadsNow = 0;  // what llama_set_n_threads last set (0: the context's own)
 };
 
@@ -48,9 +43,14 @@ using Part = std::vector<PairSpan>;
 std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);
 
 // Scores every set as Decoder::score does, its parts decoded on the lanes at once (one lane: the
-// call is not cut). A set fails when one of its parts does, with that part's error; what a lane
+// call is not cut). The lanes share `threads` CPU threads: k lanes decoding side by side get
+// threads / k each, so that ggml's threads do not fight over the cores (on a GPU they only look up
+// the token embeddings). Not packed, every lane always takes threads / lanes, whatever else the call
+// holds: ggml's CPU results can depend on the thread count (its flash attention splits a one-token
+// batch's cells per thread), and a request's scores must depend on that request alone. A set fails when one of its parts does, with that part's error; what a lane
 // throws is thrown here once every lane has stopped. stats.decodeMs is the wall time of decoding
 // on all lanes together.
-void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, DecodeStats& stats);
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, int32_t threads,
+                  DecodeStats& stats);
 
 }  // namespace rerank

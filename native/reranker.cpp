@@ -88,10 +88,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.n_ubatch = batch;
     cp.n_seq_max = streams;
   }
-  // Layers on the CPU: contexts decoding side by side share its cores (each with `threads` of its own
-  // would leave them fighting over them, ggml's threads spinning at every node); one decoding alone
-  // takes them all (Lane). On a GPU the threads do little.
-  const int32_t threadsBeside = placed.layersOnCpu > 0 ? std::max<int32_t>(1, threads / static_cast<int32_t>(contexts)) : threads;
+  // Contexts decoding side by side share the threads (scoreOnLanes sets each call's share).
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.embeddings = false;  // logits mode: only each pair's last token is an output
@@ -106,8 +103,6 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->lanes_.resize(contexts);
   for (Lane& lane : r->lanes_) {
     lane.capture = std::make_unique<HiddenCapture>();
-    lane.threadsAlone = threads;
-    lane.threadsBeside = threadsBeside;
     if (r->head_.needsHiddenState()) {
       cp.cb_eval = &HiddenCapture::onEval;
       cp.cb_eval_user_data = lane.capture.get();
@@ -179,7 +174,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   // one call's at a time. A call whose documents take long to tokenize then holds up no other.
   std::lock_guard<std::mutex> lock(mutex_);
   DecodeStats stats;
-  scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, stats);
+  scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, info_.threads, stats);
   out.decodeCalls = stats.decodeCalls;
   out.decodeMs = stats.decodeMs;
 

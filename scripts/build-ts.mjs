@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const { status, signal } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-if (status !== 0) process.exit(status ?? (signal ? 1 : 0));
+const { status, error } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (error) console.error(`tsc could not be run: ${error.message}`);
+if (status !== 0) process.exit(status ?? 1);
 chmodSync(join(root, 'dist', 'lib', 'cli', 'main.js'), 0o755);

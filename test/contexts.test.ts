@@ -89,6 +89,21 @@ describe('several contexts decoding a call at once', () => {
     });
   });
 
+  it('keeps a reproducible request to the bit with the defaults, whatever else its call holds', async () => {
+    // Flash attention on (the CPU's default): ggml splits a one-token batch's cells over its threads,
+    // so a context's thread count moves scores. A pair whose last token spills into a 64-token call
+    // of its own, alone in its call and beside a request that is cut into parts.
+    await withModel({ contexts: 2, threads: 2, reproducible: true, batchSize: 64 }, async (r) => {
+      const big: RerankRequest = { query: 'what is beta', documents: Array.from({ length: 8 }, (_, i) => words(i, 60)) };
+      for (const n of [269, 325]) {
+        const small: RerankRequest = { query: 'q', documents: [words(1, n)] };
+        const alone = scoresByIndex(await r.rerank(small));
+        const [, , together] = await Promise.all([r.rerank(big), r.rerank(big), r.rerank(small)]);
+        expect(scoresByIndex(together)).toEqual(alone);
+      }
+    });
+  });
+
   it('keeps failures and aborts to their request, and the model usable', async () => {
     await withModel({ ...exact, contexts: 2, reproducible: false, maxLength: 128 }, async (r) => {
       const ctl = new AbortController();

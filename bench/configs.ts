@@ -32,9 +32,14 @@ export const CONFIGS = {
   'bf16-streams-batch8192': { load: { weights: 'bf16', kvStreams: 24, batchSize: 8192 }, what: 'BF16 weights and a KV stream per pair, 24 at once, 8192-token calls' },
   // Two contexts decoding parts of a call at once (README "Contexts"): one's host work while the
   // other's kernels run, against the profile's ~half of each decode call with the GPU idle.
+  // On CUDA up to 3 by default (native/reranker.h kAutoContexts); contexts-1 is the one of before.
+  'contexts-1': { load: { contexts: 1 }, what: 'one context (contexts: 1)' },
   'contexts-2': { load: { contexts: 2 }, what: 'two contexts decoding parts of a call at once (contexts: 2)' },
   'contexts-3': { load: { contexts: 3 }, what: 'three contexts decoding parts of a call at once (contexts: 3)' },
+  'contexts-4': { load: { contexts: 4 }, what: 'four contexts decoding parts of a call at once (contexts: 4)' },
   'bf16-contexts-2': { load: { weights: 'bf16', contexts: 2 }, what: 'BF16 weights and two contexts' },
+  'bf16-contexts-3': { load: { weights: 'bf16', contexts: 3 }, what: 'BF16 weights and three contexts' },
+  'bf16-contexts-4': { load: { weights: 'bf16', contexts: 4 }, what: 'BF16 weights and four contexts' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
   // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's

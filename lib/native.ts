@@ -23,7 +23,7 @@ export interface NativeLoadOptions {
   keepHead?: boolean;
   /** > 0: a KV stream per pair, this many (at most the batch size); 0 or absent: one unified cache. */
   kvStreams?: number;
-  /** llama_contexts over the model, decoding parts of a call at once (absent: 1). */
+  /** llama_contexts over the model, decoding parts of a call at once (absent: 1; 0: as many as native code chooses). */
   contexts?: number;
   /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */
   devices?: string[];

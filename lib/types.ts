@@ -94,10 +94,11 @@ export interface LoadOptions {
    */
   kvStreams?: number;
   /**
-   * llama.cpp contexts over the model (default 1), each with a KV cache of its own, that decode
-   * parts of a large call at once: on a GPU one context's host work (building a decode call,
-   * launching its kernels) then runs while another's kernels do. Memory: the KV cache n times.
-   * On the CPU the contexts share the threads.
+   * llama.cpp contexts over the model, each with a KV cache of its own, that decode parts of a large
+   * call at once: on a GPU one context's host work (building a decode call, launching its kernels)
+   * then runs while another's kernels do. Memory: the KV cache n times. Default: up to 3 with every
+   * layer on CUDA, as many as the GPU's free memory holds with 1 GiB to spare; else 1. On the CPU
+   * the contexts share the threads.
    */
   contexts?: number;
 }

@@ -18,8 +18,8 @@ export interface ValidRequest {
   signal?: AbortSignal;
 }
 
-export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible'>> &
-  Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible'>;
+export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts'>> &
+  Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
 const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts']);
@@ -172,6 +172,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     isolate: optionBoolean(input, 'isolate', false),
     weights: weights as WeightsOption,
     kvStreams: optionalInteger(input, 'kvStreams', 0, 256) ?? 0,
-    contexts: optionalInteger(input, 'contexts', 1, 8) ?? 1,
+    contexts: optionalInteger(input, 'contexts', 1, 8),
   };
 }

@@ -54,6 +54,13 @@ KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggm
   return kv;
 }
 
+uint32_t contextsThatFit(uint64_t freeBytes, uint64_t perContext, uint64_t reserveBytes, uint32_t wanted) {
+  if (freeBytes <= reserveBytes) return 0;
+  if (perContext == 0) return wanted;
+  const uint64_t fit = (freeBytes - reserveBytes) / perContext;
+  return fit < wanted ? static_cast<uint32_t>(fit) : wanted;
+}
+
 void checkHostMemory(const KvLayout& kv, int32_t layersInHost, uint64_t weightBytes, uint64_t availableBytes, bool streamsOption) {
   const uint64_t cache = kv.bytesOfLayers(layersInHost);
   // The weights are mapped from the file, but a decode reads every one of them: evicted, they would

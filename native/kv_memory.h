@@ -29,6 +29,10 @@ struct KvLayout {
 // stream when streams is 0, else that many streams sharing nCtx.
 KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggml_type type);
 
+// How many more contexts fit a device with `freeBytes` free when each takes `perContext` and
+// `reserveBytes` must stay free (for the buffers a decode grows: ggml's CUDA pool); at most `wanted`.
+uint32_t contextsThatFit(uint64_t freeBytes, uint64_t perContext, uint64_t reserveBytes, uint32_t wanted);
+
 // Throws std::runtime_error naming what to lower when the host's share of the cache and of the
 // weights (weightBytes for all layers: the file's tensors) is more than availableBytes (0: unknown,
 // nothing checked).

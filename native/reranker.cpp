@@ -59,7 +59,11 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   r->head_ = ScoreHead::detect(r->model_.get(), o.path);
 
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  const uint32_t contexts = std::clamp<uint32_t>(o.contexts, 1, kMaxContexts);
+  // 0: automatic, several only with every layer on CUDA devices (then as many as fit, below)
+  const bool allOnCuda = placed.layersOnCpu == 0 && !placed.integrated && !placed.devices.empty() &&
+                         std::string(ggml_backend_reg_name(ggml_backend_dev_backend_reg(placed.devices[0]))) == "CUDA";
+  const bool autoContexts = o.contexts == 0;
+  uint32_t contexts = autoContexts ? (allOnCuda ? kAutoContexts : 1) : std::clamp<uint32_t>(o.contexts, 1, kMaxContexts);
   r->tokenizeThreads_ = static_cast<unsigned>(std::min(threads, kTokenizeThreads));
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
@@ -100,8 +104,29 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   kv.contexts = contexts;
   checkHostMemory(kv, placed.integrated ? layers : placed.layersOnCpu, llama_model_size(r->model_.get()), o.hostMemoryBytes,
                   streams > 0);
+  // What the first context took of each device's memory tells whether more fit (automatic count).
+  const auto freeOf = [&](size_t d) {
+    size_t free = 0, total = 0;
+    ggml_backend_dev_memory(placed.devices[d], &free, &total);
+    return static_cast<uint64_t>(free);
+  };
+  std::vector<uint64_t> freeBefore;
+  for (size_t d = 0; autoContexts && d < placed.devices.size(); ++d) freeBefore.push_back(freeOf(d));
   r->lanes_.resize(contexts);
-  for (Lane& lane : r->lanes_) {
+  for (size_t k = 0; k < r->lanes_.size(); ++k) {
+    if (autoContexts && k == 1) {
+      uint32_t fit = contexts - 1;
+      for (size_t d = 0; d < placed.devices.size(); ++d) {
+        const uint64_t now = freeOf(d);
+        const uint64_t perContext = freeBefore[d] > now ? freeBefore[d] - now : 0;
+        fit = std::min(fit, contextsThatFit(now, perContext, kContextReserveBytes, contexts - 1));
+      }
+      r->lanes_.resize(1 + fit);
+      contexts = 1 + fit;
+      kv.contexts = contexts;
+      if (fit == 0) break;
+    }
+    Lane& lane = r->lanes_[k];
     lane.capture = std::make_unique<HiddenCapture>();
     if (r->head_.needsHiddenState()) {
       cp.cb_eval = &HiddenCapture::onEval;

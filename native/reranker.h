@@ -44,7 +44,7 @@ struct LoadOptions {
   // 0: one unified cache the pairs share (PairDecoder).
   uint32_t kvStreams = 0;
   // llama_contexts over the model that decode parts of a call at once (decode_lanes.h); each has a
-  // cache of its own.
+  // cache of its own. 0: chosen here (kAutoContexts).
   uint32_t contexts = 1;
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
@@ -141,9 +141,15 @@ class Reranker {
   // KV cells for the instruction head the decoder keeps from call to call (PairDecoder): the
   // default instruction's takes 60 tokens, and a few sentences more fit.
   static constexpr uint32_t kHeadReserve = 256;
-  // The most contexts a model may have (LoadOptions::contexts): a bound on memory, far above the two
+  // The most contexts a model may have (LoadOptions::contexts): a bound on memory, far above the few
   // that overlap one GPU's host work with its kernels.
   static constexpr uint32_t kMaxContexts = 8;
+  // Contexts by default with every layer on CUDA GPUs, as many of them as fit with room to spare:
+  // on an H200, 3 contexts took 0.71× the time of one on G100 and were faster than 2 on every
+  // workload (bench/results/2026-11-29-cuda-contexts.md). Other backends: 1, not measured.
+  static constexpr uint32_t kAutoContexts = 3;
+  // Device memory a context beyond the first must leave free: ggml's CUDA pool grows during decodes.
+  static constexpr uint64_t kContextReserveBytes = 1ull << 30;
   // Threads that tokenize a call's documents (document_pairs.h): at most the decode's (a user who
   // limits those leaves the rest of the machine to others), and at most 8, which tokenize the largest
   // GPU slice (256 documents) in a few ms while leaving cores to a CPU decode running meanwhile.

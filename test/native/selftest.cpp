@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "decode_lanes.h"
 #include "document_pairs.h"
+#include "kv_memory.h"
 #include "reranker.h"
 
 using rerank::Group;
@@ -120,13 +121,25 @@ static int checkPlanParts() {
   return failures;
 }
 
+// How many more contexts an automatic load adds: what the device's free memory holds beyond the reserve.
+static int checkContextsThatFit() {
+  int failures = 0;
+  const uint64_t GiB = 1ull << 30;
+  failures += check(rerank::contextsThatFit(100 * GiB, 2 * GiB, GiB, 2) == 2, "room for both");
+  failures += check(rerank::contextsThatFit(4 * GiB, 2 * GiB, GiB, 2) == 1, "room for one: 2 GiB would eat the reserve");
+  failures += check(rerank::contextsThatFit(GiB, 0, GiB, 2) == 0 && rerank::contextsThatFit(GiB / 2, GiB, GiB, 2) == 0,
+                    "none when only the reserve is free");
+  failures += check(rerank::contextsThatFit(3 * GiB, 0, GiB, 2) == 2, "a context that took nothing measurable");
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts();
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit();
   for (int round = 0; round < 4; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams; and

@@ -134,9 +134,13 @@ export function apiSummary(calls: ApiCalls[], requestMs: number, decodeCalls?: n
   const perCall = decodeCalls ? ` Per decode call (${decodeCalls}): ${f(requestMs / decodeCalls)} ms, of which waiting ${f(waitMs / decodeCalls)} ms ` +
     `and ${f(sum(LAUNCHES, 'calls') / decodeCalls)} kernel launches.` : '';
   // While the host waits in a synchronization the GPU is busy: the waits bound its busy time from
-  // below, and so the rest bounds from above how long it sat idle for the host.
-  return `The request took ${f(requestMs)} ms. The host waited for the GPU ${f(waitMs)} ms of it (synchronizations), so the GPU ` +
-    `idled for the host at most ${f(requestMs - waitMs)} ms. ` +
+  // below, and so the rest bounds from above how long it sat idle for the host. With several
+  // contexts, threads wait at once, and the waits' sum bounds nothing.
+  const waited = waitMs <= requestMs
+    ? `The host waited for the GPU ${f(waitMs)} ms of it (synchronizations), so the GPU idled for the host at most ${f(requestMs - waitMs)} ms. `
+    : `The host's threads waited for the GPU ${f(waitMs)} ms in all (synchronizations), more than the request took: several ` +
+      'threads (contexts) waited at once, so this bounds no idle time of the GPU. ';
+  return `The request took ${f(requestMs)} ms. ${waited}` +
     `It launched ${sum(LAUNCHES, 'calls')} kernels one by one (${f(sum(LAUNCHES, 'ms'))} ms in the launch calls), captured ` +
     `${sum([CAPTURED_LAUNCH], 'calls')} launches into CUDA graphs and replayed ${sum(['cudaGraphLaunch'], 'calls')} graphs; ` +
     `${sum(ALLOCATIONS, 'calls')} allocations, mappings or frees took ${f(sum(ALLOCATIONS, 'ms'))} ms.${perCall}`;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CAPTURED_LAUNCH, callsIn, readApiTrace } from '../bench/gpu-timeline.js';
+import { CAPTURED_LAUNCH, apiSummary, callsIn, readApiTrace } from '../bench/gpu-timeline.js';
 import { packageRoot } from '../models/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cuda-api-trace-'));
@@ -123,5 +123,11 @@ describe('cuda-api-trace', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: tracer };
     delete env.LLAMA_RERANK_CUDA_TRACE;
     expect(spawnSync(main, [backend], { env }).status).toBe(0);
+  });
+
+  it("bounds the GPU's idle time by the waits of one thread, and says when several threads waited at once", () => {
+    const calls = (ms: number) => [{ name: 'cudaStreamSynchronize', calls: 4, ms, longestMs: ms / 4 }];
+    expect(apiSummary(calls(60), 100, 4)).toMatch(/waited for the GPU 60\.0 ms of it .*idled for the host at most 40\.0 ms/);
+    expect(apiSummary(calls(160), 100, 4)).toMatch(/threads waited for the GPU 160\.0 ms in all .*bounds no idle time/);
   });
 });

@@ -41,7 +41,8 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
                           that type, made once into the model cache (README "Weights")
       --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
                           (README "KV streams"; default 0: shared)
-      --contexts N        contexts decoding parts of a call at once (README "Contexts"; default 1)`;
+      --contexts N        contexts decoding parts of a call at once (README "Contexts";
+                          default: up to 3 on CUDA, as GPU memory allows; else 1)`;
 
 /** -h or --help among a command's flags: its usage is printed instead (exit code 0). */
 export class HelpRequested extends Error {}

@@ -49,6 +49,9 @@ export const CONFIGS = {
     what: "CUDA library built with GGML_CUDA_NO_VMM (ggml's legacy memory pool, cudaMalloc as buffers grow)",
   },
   batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
+  // With several contexts the host's share of a call overlaps: smaller calls may now pay (less
+  // attention over other pairs' masked cells).
+  'bf16-batch1024': { load: { weights: 'bf16', batchSize: 1024 }, what: 'BF16 weights and 1024-token decode calls' },
   batch4096: { load: { batchSize: 4096 }, what: '4096-token decode calls (2048 per graph)' },
   batch8192: { load: { batchSize: 8192 }, what: '8192-token decode calls (2048 per graph)' },
 } satisfies Record<string, Config>;

@@ -54,8 +54,8 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       // no request shares its prefix, so no head would be kept: its cells are not reserved
       keepHead: valid.sharePrefix,
       kvStreams: valid.kvStreams,
-      // 0: native code chooses (several on CUDA, as memory allows; native/reranker.h kAutoContexts)
-      contexts: valid.contexts ?? (onGpu ? 0 : 1),
+      // 0: native code chooses (several with every layer on CUDA, as memory allows; else one)
+      contexts: valid.contexts ?? 0,
       devices,
       hostMemoryBytes: hostMemoryToCheck(),
     });

@@ -115,8 +115,8 @@ void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pac
   });
   stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
-  for (const Part& part : parts) {
-    for (const PairSpan& span : part) sets[span.set].scores.assign(sets[span.set].pairs.size(), 0.0f);
+  for (PairSet& set : sets) {
+    if (set.error.empty() && !set.pairs.empty()) set.scores.assign(set.pairs.size(), 0.0f);  // the sets in parts
   }
   for (size_t i = 0; i < parts.size(); ++i) {
     stats.decodeCalls += partStats[i].decodeCalls;

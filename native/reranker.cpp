@@ -22,6 +22,17 @@ llama_flash_attn_type flashAttnType(const std::string& v) {
   return LLAMA_FLASH_ATTN_TYPE_AUTO;
 }
 
+// Each device's free memory, in bytes.
+std::vector<uint64_t> freeMemory(const std::vector<ggml_backend_dev_t>& devices) {
+  std::vector<uint64_t> out;
+  for (ggml_backend_dev_t d : devices) {
+    size_t free = 0, total = 0;
+    ggml_backend_dev_memory(d, &free, &total);
+    out.push_back(free);
+  }
+  return out;
+}
+
 std::runtime_error loadError(const std::string& what) {
   const std::string why = takeLastLlamaError();
   return std::runtime_error(why.empty() ? what : what + ": " + why);
@@ -104,29 +115,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   kv.contexts = contexts;
   checkHostMemory(kv, placed.integrated ? layers : placed.layersOnCpu, llama_model_size(r->model_.get()), o.hostMemoryBytes,
                   streams > 0);
-  // What the first context took of each device's memory tells whether more fit (automatic count).
-  const auto freeOf = [&](size_t d) {
-    size_t free = 0, total = 0;
-    ggml_backend_dev_memory(placed.devices[d], &free, &total);
-    return static_cast<uint64_t>(free);
-  };
-  std::vector<uint64_t> freeBefore;
-  for (size_t d = 0; autoContexts && d < placed.devices.size(); ++d) freeBefore.push_back(freeOf(d));
-  r->lanes_.resize(contexts);
-  for (size_t k = 0; k < r->lanes_.size(); ++k) {
-    if (autoContexts && k == 1) {
-      uint32_t fit = contexts - 1;
-      for (size_t d = 0; d < placed.devices.size(); ++d) {
-        const uint64_t now = freeOf(d);
-        const uint64_t perContext = freeBefore[d] > now ? freeBefore[d] - now : 0;
-        fit = std::min(fit, contextsThatFit(now, perContext, kContextReserveBytes, contexts - 1));
-      }
-      r->lanes_.resize(1 + fit);
-      contexts = 1 + fit;
-      kv.contexts = contexts;
-      if (fit == 0) break;
-    }
-    Lane& lane = r->lanes_[k];
+  const auto addLane = [&] {
+    Lane& lane = r->lanes_.emplace_back();
     lane.capture = std::make_unique<HiddenCapture>();
     if (r->head_.needsHiddenState()) {
       cp.cb_eval = &HiddenCapture::onEval;
@@ -143,7 +133,22 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
       lane.decoder = std::make_unique<PairDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
                                                    static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(ctx), prefixReserve, r->headReserve_);
     }
+  };
+  r->lanes_.reserve(contexts);
+  // Automatic: what the first context took of each device's memory tells how many more fit.
+  const std::vector<uint64_t> freeBefore = autoContexts ? freeMemory(placed.devices) : std::vector<uint64_t>{};
+  addLane();
+  if (autoContexts && contexts > 1) {
+    const std::vector<uint64_t> freeAfter = freeMemory(placed.devices);
+    uint32_t more = contexts - 1;
+    for (size_t d = 0; d < freeAfter.size(); ++d) {
+      const uint64_t perContext = freeBefore[d] > freeAfter[d] ? freeBefore[d] - freeAfter[d] : 0;
+      more = contextsThatFit(freeAfter[d], perContext, kContextReserveBytes, more);
+    }
+    contexts = 1 + more;
+    kv.contexts = contexts;
   }
+  while (r->lanes_.size() < contexts) addLane();
   r->prompt_ = std::make_unique<Prompt>(llama_model_get_vocab(r->model_.get()));
 
   ModelInfo& info = r->info_;

@@ -9,10 +9,12 @@
 // the bound of the one-context scores, and the same alone and among 8 concurrent requests. Then each weight type (--types, made from the 256-wide tiny-k model by llama.cpp's
 // quantizer) on the CPU and the GPU, the GPU side in an isolated child process: a CUDA fault there
 // (issue 10: an F16 model crashed an H200 run) is reported with its stderr lines, not fatal.
-//   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--out FILE]
+// `--against FILE` (another run's --out, e.g. on the CUDA library users get, this one on a library
+// built another way) compares each model's GPU scores with that run's, within the same bound.
+//   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--against FILE] [--out FILE]
 // The bounds are loose sanity limits, far above what issue 9 measured on an H200 (tiny 1.2e-3,
 // 0.6B 2.0e-2) and far below what a broken kernel gives (scores off by tenths).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Reranker } from '../lib/index.js';
 import { ShapeName, ensureTestModel } from '../test-models/generate.js';
 import { WEIGHT_TYPES, WeightType, withWeightType } from '../test-models/weight-types.js';
@@ -43,6 +45,8 @@ async function scores(r: Reranker, req: { query: string; documents: string[] }):
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
 
 const report: Record<string, unknown>[] = [];
+const againstFile = flag('--against');
+const against = againstFile ? (JSON.parse(readFileSync(againstFile, 'utf8')) as Array<{ model: string; gpuScores?: number[] }>) : [];
 let failed = false;
 const shapes = (flag('--models') ?? 'tiny,0.6b').split(',') as ShapeName[];
 if (!shapes.every((s) => s in BOUNDS)) throw new Error(`--models: expected tiny and/or 0.6b, got ${shapes.join(',')}`);
@@ -89,17 +93,28 @@ for (const shape of shapes) {
     model: shape, device, backend: backendName,
     cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
     packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone), streamsVsAlone, streamsError,
-    contextsVsAlone, contextsAloneVsConcurrent, contextsError,
+    contextsVsAlone, contextsAloneVsConcurrent, contextsError, gpuScores: alone,
+    vsAgainst: againstScores(shape, alone),
   };
   const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite) &&
-    streamsVsAlone <= row.bound && contextsVsAlone <= row.bound && contextsAloneVsConcurrent === 0;
+    streamsVsAlone <= row.bound && contextsVsAlone <= row.bound && contextsAloneVsConcurrent === 0 &&
+    (row.vsAgainst === undefined || row.vsAgainst <= row.bound);
   failed ||= !ok;
   report.push({ ...row, ok });
   console.log(`${shape}: CPU vs ${row.backend} ${row.cpuVsGpu.toExponential(2)} (bound ${row.bound}), alone vs among 8 concurrent ` +
     `${row.aloneVsConcurrent} (reproducible), ${row.packedVsAlone.toExponential(2)} packed, ` +
     `${streamsError ?? streamsVsAlone.toExponential(2)} with KV streams, ` +
     `${contextsError ?? `${contextsVsAlone.toExponential(2)} on two contexts (alone vs concurrent there ${contextsAloneVsConcurrent})`}` +
-    `${ok ? '' : '  FAILED'}`);
+    `${row.vsAgainst === undefined ? '' : `, ${row.vsAgainst.toExponential(2)} from ${againstFile}`}${ok ? '' : '  FAILED'}`);
+}
+
+// The largest difference from the same model's GPU scores in the --against file (same seeds, so the
+// same request), or undefined without one.
+function againstScores(shape: string, scoresHere: number[]): number | undefined {
+  if (!againstFile) return undefined;
+  const there = against.find((r) => r.model === shape)?.gpuScores;
+  if (!there || there.length !== scoresHere.length) throw new Error(`--against ${againstFile}: no GPU scores of ${shape} there`);
+  return maxDiff(scoresHere, there);
 }
 
 // Weight types: CPU vs GPU, the GPU in a child process so that a fault is a finding, not the end.

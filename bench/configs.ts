@@ -7,9 +7,17 @@ import type { LoadOptions } from '../lib/index.js';
 export interface Config {
   /** Set in the engine's process before llama.cpp loads. */
   env?: Record<string, string>;
+  /**
+   * A CUDA library built with other CMake options (bench/gpu/README.md), in place of the one in use:
+   * the environment variable that holds its path, and how it is built.
+   */
+  library?: { variable: string; built: string };
   load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts'>;
   what: string;
 }
+
+const LEGACY_POOL = { variable: 'LLAMA_RERANK_LEGACY_POOL_LIBRARY', built: 'GGML_CUDA_NO_VMM=ON' };
+const FORCE_CUBLAS = { variable: 'LLAMA_RERANK_CUBLAS_LIBRARY', built: 'GGML_CUDA_FORCE_CUBLAS=ON' };
 
 export const CONFIGS = {
   'graphs-off': { env: { GGML_CUDA_DISABLE_GRAPHS: '1' }, what: 'CUDA graphs off (ggml-cuda captures a graph once a shape repeats)' },
@@ -45,8 +53,28 @@ export const CONFIGS = {
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's
   // first figures most likely came from such a build (the workplace's recipe could link no other).
   'pool-legacy': {
-    env: { LLAMA_RERANK_BACKEND_PATH: process.env.LLAMA_RERANK_LEGACY_POOL_LIBRARY ?? '' },
+    library: LEGACY_POOL,
     what: "CUDA library built with GGML_CUDA_NO_VMM (ggml's legacy memory pool, cudaMalloc as buffers grow)",
+  },
+  // The CUDA library built with GGML_CUDA_FORCE_CUBLAS=ON: quantized weights are dequantized on the
+  // GPU for each matrix product of more than 8 tokens and multiplied by cuBLAS on the tensor cores,
+  // as the BF16 copy's are, without a copy on disk or in GPU memory (a scratch buffer of one weight
+  // matrix at a time). ggml picks the type it dequantizes to: F16 with F16 sums for quantized weights
+  // on GPUs with fast F16 (ggml-cuda.cu, ggml_cuda_mul_mat_cublas), unless GGML_CUDA_CUBLAS_COMPUTE_TYPE
+  // says otherwise; BF16 keeps F32 sums, as the BF16 copy's products.
+  cublas: {
+    library: FORCE_CUBLAS,
+    what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS: Q8_0 weights dequantized to F16 per product, cuBLAS with F16 sums',
+  },
+  'cublas-bf16': {
+    library: FORCE_CUBLAS,
+    env: { GGML_CUDA_CUBLAS_COMPUTE_TYPE: 'bf16' },
+    what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS, GGML_CUDA_CUBLAS_COMPUTE_TYPE=bf16: Q8_0 weights dequantized to BF16 per product, F32 sums',
+  },
+  'cublas-f32': {
+    library: FORCE_CUBLAS,
+    env: { GGML_CUDA_CUBLAS_COMPUTE_TYPE: 'f32' },
+    what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS, GGML_CUDA_CUBLAS_COMPUTE_TYPE=f32: Q8_0 weights dequantized to F32 per product',
   },
   batch1024: { load: { batchSize: 1024 }, what: '1024-token decode calls (default 2048 on a GPU, one graph each)' },
   // With several contexts the host's share of a call overlaps: smaller calls may now pay (less
@@ -57,5 +85,23 @@ export const CONFIGS = {
 } satisfies Record<string, Config>;
 
 export type ConfigName = keyof typeof CONFIGS;
+
+/** What a configuration sets in its engine's environment: its variables and the library it names. */
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = { ...config.env };
+  if (config.library) env.LLAMA_RERANK_BACKEND_PATH = process.env[config.library.variable] ?? '';
+  return env;
+}
+
+/** Why the configurations named cannot run here (a library's path not set), or undefined. */
+export function missingLibrary(names: readonly ConfigName[]): string | undefined {
+  for (const name of names) {
+    const library = (CONFIGS[name] as Config).library;
+    if (library && !process.env[library.variable]) {
+      return `--configs ${name} needs ${library.variable}, the path of a libggml-cuda.so built with ${library.built} (bench/gpu/README.md)`;
+    }
+  }
+  return undefined;
+}
 
 export const configLabel = (name: string) => `llama-rerank [${name}]`;

@@ -5,6 +5,7 @@
 // total), so at 5–20k tokens it runs at half the rate of short pairs or less.
 import { Reranker } from '../lib/index.js';
 import { ChildSpec, readSpec, readWorkloads, runChild } from './child.js';
+import { configEnv } from './configs.js';
 import type { Engine, Timed, TokenTotals } from './measure.js';
 import { prng, words } from './texts.js';
 
@@ -44,7 +45,7 @@ await runChild(workloads, async () => {
     settings: {
       threads: i.threads, backend: i.backend, devices: i.devices, flashAttention: i.flashAttention, kvType: i.kvType,
       contextSize: i.contextSize, batchSize: i.batchSize, ubatchSize: i.ubatchSize, maxLength: i.maxLength,
-      sharePrefix: !spec.ceiling && spec.config?.load?.sharePrefix !== false, env: spec.config?.env,
+      sharePrefix: !spec.ceiling && spec.config?.load?.sharePrefix !== false, env: spec.config ? configEnv(spec.config) : undefined,
       kind: i.kind, description: i.description,
     },
   };

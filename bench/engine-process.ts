@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from '../models/paths.js';
 import { ChildSpec, Command, MARKER, Ready } from './child.js';
+import { configEnv } from './configs.js';
 import { WorkloadResult, mergeResults } from './measure.js';
 import { NoisePolicy, machineBusyMs } from './noise.js';
 import type { EngineResult } from './results.js';
@@ -34,7 +35,7 @@ export class EngineProcess {
   static async start(script: string, spec: ChildSpec): Promise<EngineProcess> {
     console.error(`${spec.label}: loading…`);
     const child = spawn(process.execPath, [join(packageRoot, 'dist', 'bench', script), JSON.stringify(spec)],
-      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...spec.config?.env } });
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...(spec.config ? configEnv(spec.config) : {}) } });
     const p = new EngineProcess(child, spec.label);
     const ready = (await p.next()) as Ready;
     Object.assign(p.result, { settings: ready.settings, loadMs: ready.loadMs, warmupMs: ready.warmupMs, error: ready.error });

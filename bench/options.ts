@@ -2,7 +2,7 @@
 // [--backend cpu|auto|cuda|vulkan|metal] [--suite cpu|gpu] [--workloads IDS] [--skip-peer]
 // [--configs NAMES] [--configs-everywhere] [--tokens FILE] [--tokens-only] [--baseline FILE]`.
 import { availableParallelism } from 'node:os';
-import { CONFIGS, ConfigName } from './configs.js';
+import { CONFIGS, ConfigName, missingLibrary } from './configs.js';
 
 export const CPU_WORKLOADS = ['A', 'B', 'C', 'D'] as const;
 /** The GPU suite: issue 9's workloads. S32 and S1 are the same pairs, as 32 requests and as one. */
@@ -70,9 +70,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   o.suite = suite ?? (o.backend === 'cpu' || o.backend === 'auto' ? 'cpu' : 'gpu');
   const ids: readonly WorkloadId[] = o.suite === 'cpu' ? CPU_WORKLOADS : GPU_WORKLOADS;
   o.workloads = workloads ? workloads.map((w) => oneOf('--workloads', w.toUpperCase(), ids)) : [...ids];
-  if (o.configs.includes('pool-legacy') && !process.env.LLAMA_RERANK_LEGACY_POOL_LIBRARY) {
-    throw new Error('--configs pool-legacy needs LLAMA_RERANK_LEGACY_POOL_LIBRARY, the path of a libggml-cuda.so built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md)');
-  }
+  const missing = missingLibrary(o.configs);
+  if (missing) throw new Error(missing);
   if (o.tokensOnly && !o.tokensFile) throw new Error(`--tokens-only needs --tokens FILE\n${USAGE}`);
   return o;
 }

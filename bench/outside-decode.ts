@@ -3,8 +3,10 @@
 // tokens before its first decode call, so this is fixed time beside a few hundred ms of decoding.
 // A GPU's 2048-token batches, so that one native call holds the whole request (on the CPU's 512 its
 // slices tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
-// outside decoding does not depend on the model's size.
-//   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9]
+// outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
+// the GPU suite's one-request workloads too (G16: 26 KiB of text, tokenized on one thread until
+// document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
+//   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { buildWorkloads } from './workloads.js';
@@ -19,24 +21,30 @@ const backend = (flag('--backend') ?? 'cpu') as 'cpu' | 'cuda' | 'vulkan';
 const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 const runs = Number(flag('--runs') ?? 9);
 
+const ids = (flag('--workloads') ?? 'G100').split(',').map((w) => w.trim().toUpperCase());
+const known = ['G100', 'G16', 'D', 'L'] as const;
+type OneRequest = (typeof known)[number];
+for (const id of ids) if (!known.includes(id as OneRequest)) throw new Error(`--workloads: ${id} is not one of ${known.join(', ')}`);
+
 const r = await Reranker.load({ model, gpu: backend, batchSize: 2048, threads });
-const [g100] = await buildWorkloads('gpu', ['G100'], false, async (t) => (await r.tokenize(t)).length);
-const request = g100.requests[0];
-await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
-const outside: number[] = [];
-const wall: number[] = [];
-for (let k = 0; k < runs; k++) {
-  const before = r.stats;
-  const t0 = performance.now();
-  await r.rerank(request);
-  const ms = performance.now() - t0;
-  wall.push(ms);
-  outside.push(ms - (r.stats.decodeMs - before.decodeMs));
-}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
-console.log(
-  `G100 (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
-    `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs})`,
-);
+for (const w of await buildWorkloads('gpu', ids as OneRequest[], false, async (t) => (await r.tokenize(t)).length)) {
+  const request = w.requests[0];
+  await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
+  const outside: number[] = [];
+  const wall: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const before = r.stats;
+    const t0 = performance.now();
+    await r.rerank(request);
+    const ms = performance.now() - t0;
+    wall.push(ms);
+    outside.push(ms - (r.stats.decodeMs - before.decodeMs));
+  }
+  const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
+  console.log(
+    `${w.id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
+      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs})`,
+  );
+}
 r.dispose();

@@ -10,7 +10,8 @@ namespace rerank {
 namespace {
 
 // A pair and the tokens decoding it takes: those it does not share with its set's other pairs, and
-// for the first pair of a set the shared ones too.
+// for the first pair of a set the shared ones too, but for the instruction's head, which a lane keeps
+// in its cache from one call to the next.
 struct Item {
   size_t set;
   size_t pair;
@@ -20,16 +21,22 @@ struct Item {
 void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& items) {
   const PairSet& set = sets[s];
   if (!set.error.empty() || set.pairs.empty()) return;
-  const size_t shared = set.sharePrefix && set.pairs.size() > 1 ? sharedPrefix(set.pairs) : 0;
-  for (size_t p = 0; p < set.pairs.size(); ++p) items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared : 0)});
+  const size_t head = startsWithHead(set) ? set.head.size() : 0;
+  const size_t shared = std::max(head, set.sharePrefix && set.pairs.size() > 1 ? sharedPrefix(set.pairs) : 0);
+  for (size_t p = 0; p < set.pairs.size(); ++p) {
+    items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared - head : 0)});
+  }
 }
 
-// Cuts `items` into parts of about equal cost: as many as `lanes`, at most one per batchTokens.
+// Cuts `items` into parts of about equal cost: as many as `lanes`, but no more than the decode calls
+// their tokens need.
 void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::vector<Part>& out) {
   if (items.empty()) return;
   size_t total = 0;
   for (const Item& it : items) total += it.cost;
-  const size_t n = std::clamp<size_t>(total / std::max<size_t>(batchTokens, 1), 1, std::min(lanes, items.size()));
+  const size_t batch = std::max<size_t>(batchTokens, 1);
+  const size_t calls = (total + batch - 1) / batch;
+  const size_t n = std::clamp<size_t>(calls, 1, std::min(lanes, items.size()));
   const double target = static_cast<double>(total) / static_cast<double>(n);
   Part part;
   size_t made = 0;  // parts finished

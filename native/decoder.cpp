@@ -19,6 +19,13 @@ size_t sharedPrefix(const std::vector<const std::vector<llama_token>*>& pairs) {
   return n;
 }
 
+bool startsWithHead(const PairSet& set) {
+  return !set.head.empty() && !set.pairs.empty() &&
+         std::all_of(set.pairs.begin(), set.pairs.end(), [&](const std::vector<llama_token>* p) {
+           return p->size() > set.head.size() && std::equal(set.head.begin(), set.head.end(), p->begin());
+         });
+}
+
 Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken)
     : ctx_(ctx), mem_(llama_get_memory(ctx)), batch_(batchSize, maxSeqsPerToken), head_(head), capture_(capture) {
   llama_set_abort_callback(ctx_, &Decoder::onAbort, this);

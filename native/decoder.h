@@ -42,6 +42,11 @@ struct PairSet {
 // share. Each pair keeps at least its last token to itself, since that token's output is its score.
 size_t sharedPrefix(const std::vector<const std::vector<llama_token>*>& pairs);
 
+// Every pair of the set begins with its (non-empty) head's tokens and has more: the tokenizer ended a
+// word where the query begins, as it does with Qwen2's vocabulary. Only then can a decoder use the
+// head it keeps for the set.
+bool startsWithHead(const PairSet& set);
+
 inline bool isCancelled(const PairSet& s) { return s.cancelled && s.cancelled->load(std::memory_order_relaxed); }
 
 class Decoder {

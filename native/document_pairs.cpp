@@ -11,9 +11,11 @@
 namespace rerank {
 namespace {
 
-// Text per tokenizing thread below which one more thread costs about what it saves: starting one
-// takes tens of µs, and 16 KiB of text takes ~13 ms to tokenize.
-constexpr size_t kBytesPerThread = 16 << 10;
+// Text per tokenizing thread: starting a thread takes tens of µs, and 2 KiB of text about 1.6 ms to
+// tokenize (llama.cpp's BPE, ~0.8 µs a byte), so a thread pays for itself many times over. 16 KiB
+// before: one request of 16 documents of 256 tokens (26 KiB, the GPU suite's G16) tokenized on one
+// thread, ~15 ms of its 68 on the H200 (bench/results/2026-11-29-cuda-contexts-default.md).
+constexpr size_t kBytesPerThread = 2 << 10;
 
 // One document's outcome.
 struct Tokenized {

@@ -214,23 +214,11 @@ class PairDecoder::Run {
   size_t cells_;  // cells in use: the kept head's and this run's
 };
 
-namespace {
-
-// Every pair of the set begins with its head's tokens and has more: the tokenizer ended a word where
-// the query begins, as it does with Qwen2's vocabulary.
-bool startsWithHead(const PairSet& set) {
-  return !set.pairs.empty() && std::all_of(set.pairs.begin(), set.pairs.end(), [&](const std::vector<llama_token>* p) {
-           return p->size() > set.head.size() && std::equal(set.head.begin(), set.head.end(), p->begin());
-         });
-}
-
-}  // namespace
-
 void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
   runFailed_ = true;  // until the run ends well: after a throw or a failed decode the cache is emptied
   if (headReserve_ > 0) {
     for (PairSet* s : sets) {
-      if (!s->head.empty() && !startsWithHead(*s)) s->head.clear();
+      if (!startsWithHead(*s)) s->head.clear();
     }
     // Keep the head one of the sets uses: the kept one if any does, else the first set's. When the
     // sets that decode have no head to use, none is kept: a set decoded alone then starts on an

@@ -64,7 +64,7 @@ describe('several contexts decoding a call at once', () => {
     }
   });
 
-  it('cuts a large call into parts, each decoding its request prefix, and leaves a small one whole', async () => {
+  it('cuts a call of more than one batch into parts, each decoding its request prefix, and leaves a small one whole', async () => {
     const computed = async (r: Reranker, q: RerankRequest) => {
       await r.rerank(q); // the instruction's head kept on every context first
       const before = r.stats;
@@ -76,6 +76,13 @@ describe('several contexts decoding a call at once', () => {
       // the second part decodes the query again: more tokens than on one context
       expect((await computed(two, mixed)).tokens).toBeGreaterThan((await computed(one, mixed)).tokens);
       expect(await computed(two, small)).toEqual(await computed(one, small));
+      // Between one and two calls' worth: two parts side by side (the second decodes the query
+      // again), not one full call and a small one after it on the same context.
+      const middling = { query: 'what is beta', documents: [words(1, 25), words(2, 25)] };
+      const alone = await computed(one, middling);
+      expect(alone.tokens).toBeGreaterThan(exact.batchSize);
+      expect(alone.tokens).toBeLessThan(2 * exact.batchSize);
+      expect((await computed(two, middling)).tokens).toBeGreaterThan(alone.tokens);
     });
   });
 

@@ -36,6 +36,22 @@ describe('tokenizer', () => {
     expect(await reranker.tokenize('no')).toEqual([2152]);
   });
 
+  it('tokenizes many texts at once without a listener warning (each waiting call listens for dispose)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const texts = Array.from({ length: 40 }, (_, i) => `text number ${i}`);
+      const alone = [];
+      for (const t of texts) alone.push(await reranker.tokenize(t));
+      expect(await Promise.all(texts.map((t) => reranker.tokenize(t)))).toEqual(alone);
+      await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('reads control tokens in text as text', async () => {
     const tokens = await reranker.tokenize('a <|im_end|> b');
     expect(tokens).not.toContain(151645);

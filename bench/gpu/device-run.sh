@@ -37,11 +37,15 @@ step() {
 }
 
 # The CUDA library remote.sh names is the one users get, linked with the driver for ggml's VMM memory
-# pool (bench/gpu/README.md); a GGML_CUDA_NO_VMM build of it (the legacy pool), when the call before
-# unpacked it (legacy-pool.sh), runs as the bench's pool-legacy configuration and in the profile. The
-# preloaded CUDA API tracer (cuda-api-trace.c) is built here if it was not packed built.
-legacy=/tmp/legacy-pool/libggml-cuda.so
+# pool (bench/gpu/README.md). Builds of it made another way, when the call before unpacked them
+# (variants.sh): a GGML_CUDA_NO_VMM one (the legacy pool) runs as the bench's pool-legacy configuration
+# and in the profile; a GGML_CUDA_FORCE_CUBLAS one as the cublas configurations and in an agreement
+# check of its own. The preloaded CUDA API tracer (cuda-api-trace.c) is built here if it was not
+# packed built.
+legacy=/tmp/cuda-variants/legacy/libggml-cuda.so
 [ -s "$legacy" ] || legacy=""
+cublas=/tmp/cuda-variants/cublas/libggml-cuda.so
+[ -s "$cublas" ] || cublas=""
 tracer=$PWD/bench/gpu/cuda-api-trace.so
 [ -s "$tracer" ] || cc -O2 -shared -fPIC -o "$tracer" bench/gpu/cuda-api-trace.c -ldl -lpthread || tracer=""
 # doctor --json names the backend models load onto: cuda when the library loads and computes here
@@ -66,9 +70,14 @@ if [ "$BACKEND" = cuda ] && ! loads_cuda "${LLAMA_RERANK_BACKEND_PATH:-}"; then
     echo "== no CUDA library loads here: stopping before the GPU steps (device time is short)"; exit 4
   fi
 fi
-echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; API tracer: ${tracer:-none}"
+echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; cuBLAS build: ${cublas:-none}; API tracer: ${tracer:-none}"
 configs=${CONFIGS:-weights-bf16,contexts-2,bf16-contexts-2,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16}
 [ -n "$legacy" ] && configs=pool-legacy,$configs && export LLAMA_RERANK_LEGACY_POOL_LIBRARY=$legacy
+if [ -n "$cublas" ]; then
+  export LLAMA_RERANK_CUBLAS_LIBRARY=$cublas
+else  # without the library its configurations could not run, and the bench would refuse them all
+  configs=$(tr ',' '\n' <<<"$configs" | grep -v '^cublas' | paste -sd, -)
+fi
 
 step tokens 150 node dist/bench/run.js --backend "$BACKEND" "${more[@]}" --tokens "$TOKENS" --tokens-only
 step baseline 150 env PYTHONUNBUFFERED=1 python3 bench/baselines/qwen3_torch.py --tokens "$TOKENS" --out "$OUT/torch.json" "${baseline_more[@]}"
@@ -89,11 +98,19 @@ if [ -n "$legacy" ] && [ -n "$tracer" ]; then
   [ -s /tmp/profile-legacy.md ] && { printf '\n\n## The legacy-pool build (GGML_CUDA_NO_VMM)\n\n'; cat /tmp/profile-legacy.md; } >> "$OUT/profile-g100.md"
 fi
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
+# the cuBLAS build's scores with BF16 products and with ggml's own choice for quantized weights (F16):
+# against the CPU, and against the library users get (--against)
+if [ -n "$cublas" ]; then
+  for type in bf16 f16; do
+    step "agreement-cublas-$type" 60 env LLAMA_RERANK_BACKEND_PATH="$cublas" GGML_CUDA_CUBLAS_COMPUTE_TYPE=$type node dist/bench/agreement.js \
+      --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --types Q8_0 --against "$OUT/agreement.json" --out "$OUT/agreement-cublas-$type.json"
+  done
+fi
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
 step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16
 # last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
-step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND"
-step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1
+step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads G100,G16
+step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads G100,G16
 
 echo "== done after $SECONDS s; in \$OUT:"; ls -la "$OUT"
 if [ -n "$latest" ]; then sed -n '1,20p' "${latest%.json}.md"; else echo "no bench report"; fi

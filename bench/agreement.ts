@@ -14,6 +14,7 @@
 //   node dist/bench/agreement.js --backend cuda|vulkan|metal [--models tiny,0.6b] [--types F32,F16,BF16,Q8_0,Q4_K] [--against FILE] [--out FILE]
 // The bounds are loose sanity limits, far above what issue 9 measured on an H200 (tiny 1.2e-3,
 // 0.6B 2.0e-2) and far below what a broken kernel gives (scores off by tenths).
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Reranker } from '../lib/index.js';
 import { ShapeName, ensureTestModel } from '../test-models/generate.js';
@@ -46,7 +47,9 @@ const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.a
 
 const report: Record<string, unknown>[] = [];
 const againstFile = flag('--against');
-const against = againstFile ? (JSON.parse(readFileSync(againstFile, 'utf8')) as Array<{ model: string; gpuScores?: number[] }>) : [];
+const against = againstFile ? (JSON.parse(readFileSync(againstFile, 'utf8')) as Array<{ model: string; request?: string; gpuScores?: number[] }>) : [];
+// Which request a row's scores are of: runs with other --models draw other requests from the prng.
+const fingerprint = (req: unknown) => createHash('sha256').update(JSON.stringify(req)).digest('hex').slice(0, 16);
 let failed = false;
 const shapes = (flag('--models') ?? 'tiny,0.6b').split(',') as ShapeName[];
 if (!shapes.every((s) => s in BOUNDS)) throw new Error(`--models: expected tiny and/or 0.6b, got ${shapes.join(',')}`);
@@ -93,8 +96,8 @@ for (const shape of shapes) {
     model: shape, device, backend: backendName,
     cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
     packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone), streamsVsAlone, streamsError,
-    contextsVsAlone, contextsAloneVsConcurrent, contextsError, gpuScores: alone,
-    vsAgainst: againstScores(shape, alone),
+    contextsVsAlone, contextsAloneVsConcurrent, contextsError, request: fingerprint(main), gpuScores: alone,
+    vsAgainst: againstScores(shape, fingerprint(main), alone),
   };
   const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite) &&
     streamsVsAlone <= row.bound && contextsVsAlone <= row.bound && contextsAloneVsConcurrent === 0 &&
@@ -108,13 +111,15 @@ for (const shape of shapes) {
     `${row.vsAgainst === undefined ? '' : `, ${row.vsAgainst.toExponential(2)} from ${againstFile}`}${ok ? '' : '  FAILED'}`);
 }
 
-// The largest difference from the same model's GPU scores in the --against file (same seeds, so the
-// same request), or undefined without one.
-function againstScores(shape: string, scoresHere: number[]): number | undefined {
+// The largest difference from the same model's GPU scores of the same request in the --against
+// file, or undefined without one.
+function againstScores(shape: string, request: string, scoresHere: number[]): number | undefined {
   if (!againstFile) return undefined;
-  const there = against.find((r) => r.model === shape)?.gpuScores;
-  if (!there || there.length !== scoresHere.length) throw new Error(`--against ${againstFile}: no GPU scores of ${shape} there`);
-  return maxDiff(scoresHere, there);
+  const row = against.find((r) => r.model === shape && r.request === request);
+  if (!row?.gpuScores || row.gpuScores.length !== scoresHere.length) {
+    throw new Error(`--against ${againstFile}: no GPU scores of ${shape} for the same request there (run both with the same --models)`);
+  }
+  return maxDiff(scoresHere, row.gpuScores);
 }
 
 // Weight types: CPU vs GPU, the GPU in a child process so that a fault is a finding, not the end.

@@ -16,6 +16,7 @@ struct Item {
   size_t set;
   size_t pair;
   size_t cost;
+  size_t again;  // the set's prefix tokens a part that starts at this item decodes again (its head aside)
 };
 
 void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& items) {
@@ -24,18 +25,23 @@ void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& 
   const size_t head = startsWithHead(set) ? set.head.size() : 0;
   const size_t shared = std::max(head, set.sharePrefix && set.pairs.size() > 1 ? sharedPrefix(set.pairs) : 0);
   for (size_t p = 0; p < set.pairs.size(); ++p) {
-    items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared - head : 0)});
+    items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared - head : 0), shared - head});
   }
 }
 
 // Cuts `items` into parts of about equal cost: as many as `lanes`, but no more than the decode calls
-// their tokens need.
+// their tokens need, each part counted with the prefix it decodes again.
 void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::vector<Part>& out) {
   if (items.empty()) return;
   size_t total = 0;
-  for (const Item& it : items) total += it.cost;
-  const size_t batch = std::max<size_t>(batchTokens, 1);
-  const size_t calls = (total + batch - 1) / batch;
+  size_t again = 0;
+  for (const Item& it : items) {
+    total += it.cost;
+    again = std::max(again, it.again);
+  }
+  const size_t batch = std::max<size_t>(batchTokens, 2);
+  const size_t room = std::max(batch - std::min(again, batch), batch / 2);  // a part's own tokens per call
+  const size_t calls = total <= batch ? 1 : (total + room - 1) / room;
   const size_t n = std::clamp<size_t>(calls, 1, std::min(lanes, items.size()));
   const double target = static_cast<double>(total) / static_cast<double>(n);
   Part part;

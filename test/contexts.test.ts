@@ -76,14 +76,21 @@ describe('several contexts decoding a call at once', () => {
       // the second part decodes the query again: more tokens than on one context
       expect((await computed(two, mixed)).tokens).toBeGreaterThan((await computed(one, mixed)).tokens);
       expect(await computed(two, small)).toEqual(await computed(one, small));
-      // Between one and two calls' worth: two parts side by side (the second decodes the query
-      // again), not one full call and a small one after it on the same context.
-      const middling = { query: 'what is beta', documents: [words(1, 25), words(2, 25)] };
-      const alone = await computed(one, middling);
-      expect(alone.tokens).toBeGreaterThan(exact.batchSize);
-      expect(alone.tokens).toBeLessThan(2 * exact.batchSize);
-      expect((await computed(two, middling)).tokens).toBeGreaterThan(alone.tokens);
     });
+    // Between one and two calls' worth (less than two even with the instruction's head, which the
+    // contexts keep): two parts side by side, the second decoding the query again, not one full call
+    // and a small one after it on the same context.
+    const batch = { ...exact, batchSize: 128 };
+    const middling = { query: 'what is beta', documents: [words(1, 64), words(2, 64)] };
+    const alone = await withModel({ ...batch, contexts: 1 }, (r) => computed(r, middling));
+    // a fresh load's first call decodes the head too: what the first version of the cut counted
+    const withHead = await withModel({ ...batch, contexts: 1 }, async (r) => (await r.rerank(middling), r.stats.computedTokens));
+    expect(alone.tokens).toBeGreaterThan(batch.batchSize);
+    expect(withHead).toBeLessThan(2 * batch.batchSize);
+    expect(alone.calls).toBe(2);
+    const two = await withModel({ ...batch, contexts: 2 }, (r) => computed(r, middling));
+    expect(two.tokens).toBeGreaterThan(alone.tokens);
+    expect(two.calls).toBe(2);
   });
 
   it('keeps a reproducible request to the bit, alone or among others, from call to call', async () => {

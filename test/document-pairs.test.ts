@@ -28,7 +28,7 @@ async function tokenizedBytes(run: () => Promise<unknown>): Promise<number> {
 
 describe('tokenizing a call on several threads', () => {
   let one: NativeReranker; // tokenizes on this thread alone
-  let two: NativeReranker; // on two threads, when a call has 32 KiB of text or more
+  let two: NativeReranker; // on two threads, when a call has 4 KiB of text or more (a thread per 2 KiB)
   beforeAll(async () => {
     [one, two] = await Promise.all([load(1), load(2)]);
   });
@@ -50,7 +50,7 @@ describe('tokenizing a call on several threads', () => {
     const b = await two.score(groups());
     expect(b.groups.map((g) => g.error ?? '')).toEqual(['', '', '']);
 
-    // each document alone, in a call of its own (too little text for a second thread)
+    // each document alone, in a call of its own (one document: one thread)
     for (const [i, [documents, { tokenBudget, ...more }]] of requests.entries()) {
       const alone = [];
       for (const d of documents) alone.push((await one.score([group(i + 1, [d], more)])).groups[0]);

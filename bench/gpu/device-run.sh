@@ -75,7 +75,8 @@ configs=${CONFIGS:-weights-bf16,contexts-2,bf16-contexts-2,streams,streams-batch
 [ -n "$legacy" ] && configs=pool-legacy,$configs && export LLAMA_RERANK_LEGACY_POOL_LIBRARY=$legacy
 if [ -n "$cublas" ]; then
   export LLAMA_RERANK_CUBLAS_LIBRARY=$cublas
-else  # without the library its configurations could not run, and the bench would refuse them all
+elif [[ ",$configs" == *",cublas"* ]]; then  # without the library they could not run, and the bench would refuse them all
+  echo "== no cuBLAS build unpacked (variants.sh): its configurations are left out"
   configs=$(tr ',' '\n' <<<"$configs" | grep -v '^cublas' | paste -sd, -)
 fi
 
@@ -98,10 +99,11 @@ if [ -n "$legacy" ] && [ -n "$tracer" ]; then
   [ -s /tmp/profile-legacy.md ] && { printf '\n\n## The legacy-pool build (GGML_CUDA_NO_VMM)\n\n'; cat /tmp/profile-legacy.md; } >> "$OUT/profile-g100.md"
 fi
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
-# the cuBLAS build's scores with BF16 products and with ggml's own choice for quantized weights (F16):
-# against the CPU, and against the library users get (--against)
+# the cuBLAS build's scores with BF16 products and with ggml's own choice of type ("auto": F16 for
+# quantized weights, F32 where llama.cpp asks for it), as the cublas-bf16 and cublas configurations
+# run: against the CPU, and against the library users get (--against)
 if [ -n "$cublas" ]; then
-  for type in bf16 f16; do
+  for type in bf16 auto; do
     step "agreement-cublas-$type" 60 env LLAMA_RERANK_BACKEND_PATH="$cublas" GGML_CUDA_CUBLAS_COMPUTE_TYPE=$type node dist/bench/agreement.js \
       --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --types Q8_0 --against "$OUT/agreement.json" --out "$OUT/agreement-cublas-$type.json"
   done

@@ -5,7 +5,10 @@
 # one). They travel apart from the checkout: beside it a library would take .gpu/b over the 64 MiB a
 # call may carry.
 set -eu
-for xz in .gpu/c/libggml-cuda-*.so.xz; do
+shopt -s nullglob
+found=(.gpu/c/libggml-cuda-*.so.xz)
+[ ${#found[@]} -gt 0 ] || { echo "no .gpu/c/libggml-cuda-NAME.so.xz carried" >&2; exit 1; }
+for xz in "${found[@]}"; do
   name=${xz#.gpu/c/libggml-cuda-}; name=${name%.so.xz}
   mkdir -p "/tmp/cuda-variants/$name"
   python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \

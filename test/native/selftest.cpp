@@ -119,6 +119,23 @@ static int checkPlanParts() {
   failures += check(rerank::planParts(sets, true, 8, total / 3 + 200).size() == 3,
                     "a part for each call the tokens need, the last not full (not one full part and a small one)");
   failures += check(rerank::planParts(sets, true, 2, 1 << 20).size() == 1, "a call under a batch is not cut");
+
+  // A set whose pairs begin with the instruction's head, which a lane keeps: 4 pairs of the 30-token
+  // head and 10 tokens of their own cost 40 tokens to decode, not 70 (the head counted once).
+  std::vector<std::vector<llama_token>> headed(4, std::vector<llama_token>(30, 5));
+  for (size_t i = 0; i < headed.size(); ++i) headed[i].insert(headed[i].end(), 10, static_cast<llama_token>(100 + i));
+  std::vector<rerank::PairSet> withHead(1);
+  withHead[0].head.assign(30, 5);
+  for (auto& t : headed) withHead[0].pairs.push_back(&t);
+  failures += check(rerank::planParts(withHead, true, 2, 64).size() == 1, "the kept head costs nothing: 40 tokens in one call");
+  failures += check(rerank::planParts(withHead, true, 2, 32).size() == 2, "40 tokens in two parts at 32-token calls");
+  // Parts that decode a long request prefix again: 4 pairs of a 20-token prefix and 30 tokens of their
+  // own cost 140; at 64-token calls a part of 47 tokens and the prefix again would take two calls.
+  std::vector<std::vector<llama_token>> prefixed(4, std::vector<llama_token>(20, 6));
+  for (size_t i = 0; i < prefixed.size(); ++i) prefixed[i].insert(prefixed[i].end(), 30, static_cast<llama_token>(200 + i));
+  std::vector<rerank::PairSet> longPrefix(1);
+  for (auto& t : prefixed) longPrefix[0].pairs.push_back(&t);
+  failures += check(rerank::planParts(longPrefix, true, 8, 64).size() == 4, "parts counted with the prefix they decode again");
   const auto alone = rerank::planParts(sets, false, 2, 256);
   bool ownSet = covers(alone);
   for (const auto& part : alone) ownSet = ownSet && part.size() == 1;

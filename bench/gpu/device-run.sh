@@ -103,9 +103,10 @@ step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${
 # quantized weights, F32 where llama.cpp asks for it), as the cublas-bf16 and cublas configurations
 # run: against the CPU, and against the library users get (--against)
 if [ -n "$cublas" ]; then
+  against=(); [ -s "$OUT/agreement.json" ] && against=(--against "$OUT/agreement.json")  # absent when that step failed
   for type in bf16 auto; do
     step "agreement-cublas-$type" 60 env LLAMA_RERANK_BACKEND_PATH="$cublas" GGML_CUDA_CUBLAS_COMPUTE_TYPE=$type node dist/bench/agreement.js \
-      --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --types Q8_0 --against "$OUT/agreement.json" --out "$OUT/agreement-cublas-$type.json"
+      --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --types Q8_0 "${against[@]}" --out "$OUT/agreement-cublas-$type.json"
   done
 fi
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal

@@ -16,7 +16,7 @@ struct Item {
   size_t set;
   size_t pair;
   size_t cost;
-  size_t again;  // the set's prefix tokens a part that starts at this item decodes again (its head aside)
+  size_t again;  // its set's prefix less the kept head: what a part that starts in the set decodes again
 };
 
 void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& items) {

@@ -39,8 +39,9 @@ using Part = std::vector<PairSpan>;
 // Cuts the pairs of `sets` (those without an error) into parts of about equal tokens: as many as
 // there are lanes, but no more than the decode calls of `batchTokens` their tokens need (a part
 // counted with its request's prefix, which it decodes again, but not the instruction head a lane
-// keeps), so that each part fills about whole calls: 1.5 calls' worth goes in two parts of 0.75 side
-// by side, not in one full call and a small one after it; under one call's worth stays whole. Packed, parts run across
+// keeps; the longest such prefix of the call's sets, up to half a call), so that each part fills about
+// whole calls: 1.5 calls' worth goes in two parts of 0.75 side by side, not in one full call and a
+// small one after it; under one call's worth stays whole. Packed, parts run across
 // sets in the call's order; not packed, each set is cut on its own, so its parts, and so its
 // scores, depend on it alone.
 std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);

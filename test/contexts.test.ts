@@ -90,7 +90,6 @@ describe('several contexts decoding a call at once', () => {
     expect(alone.calls).toBe(2);
     const two = await withModel({ ...batch, contexts: 2 }, (r) => computed(r, middling));
     expect(two.tokens).toBeGreaterThan(alone.tokens);
-    expect(two.calls).toBe(2);
   });
 
   it('keeps a reproducible request to the bit, alone or among others, from call to call', async () => {

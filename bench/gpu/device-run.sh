@@ -98,6 +98,7 @@ if [ -n "$legacy" ] && [ -n "$tracer" ]; then
     --out /tmp/profile-legacy.md --api-trace "$tracer" --no-kernels
   [ -s /tmp/profile-legacy.md ] && { printf '\n\n## The legacy-pool build (GGML_CUDA_NO_VMM)\n\n'; cat /tmp/profile-legacy.md; } >> "$OUT/profile-g100.md"
 fi
+rm -f "$OUT/agreement.json"  # the cuBLAS checks below compare with this run's, never an older one
 step agreement 90 node dist/bench/agreement.js --backend "$BACKEND" --models "${AGREEMENT_MODELS:-tiny,0.6b}" --out "$OUT/agreement.json"
 # the cuBLAS build's scores with BF16 products and with ggml's own choice of type ("auto": F16 for
 # quantized weights, F32 where llama.cpp asks for it), as the cublas-bf16 and cublas configurations

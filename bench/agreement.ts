@@ -93,12 +93,13 @@ for (const shape of shapes) {
   } catch (err) {
     contextsError = `${(err as { code?: string }).code ?? 'ERROR'}: ${(err as Error).message}`;
   }
+  const requestHash = fingerprint(main);
   const row = {
     model: shape, device, backend: backendName,
     cpuVsGpu: maxDiff(onCpu, alone), bound: BOUNDS[shape], aloneVsConcurrent: maxDiff(alone, together[0]),
     packedVsAlone: maxDiff(alone, packedTogether[0]), packedAloneVsAlone: maxDiff(alone, packedAlone), streamsVsAlone, streamsError,
-    contextsVsAlone, contextsAloneVsConcurrent, contextsError, request: fingerprint(main), gpuScores: alone,
-    ...againstScores(shape, fingerprint(main), alone),
+    contextsVsAlone, contextsAloneVsConcurrent, contextsError, request: requestHash, gpuScores: alone,
+    ...againstScores(shape, requestHash, alone),
   };
   const ok = row.cpuVsGpu <= row.bound && row.aloneVsConcurrent === 0 && row.packedVsAlone <= row.bound && alone.every(Number.isFinite) &&
     streamsVsAlone <= row.bound && contextsVsAlone <= row.bound && contextsAloneVsConcurrent === 0 &&

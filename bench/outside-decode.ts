@@ -4,12 +4,15 @@
 // A GPU's 2048-token batches, so that one native call holds the whole request (on the CPU's 512 its
 // slices tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
 // outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
-// the GPU suite's one-request workloads too (G16: 26 KiB of text, tokenized on one thread until
-// document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
+// the GPU suite's one-request workloads too (G100, G16, D, S1, L; G16: 26 KiB of text, tokenized on
+// one thread until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
+import { GPU_WORKLOADS } from './options.js';
 import { buildWorkloads } from './workloads.js';
+
+type GpuWorkload = (typeof GPU_WORKLOADS)[number];
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -21,14 +24,13 @@ const backend = (flag('--backend') ?? 'cpu') as 'cpu' | 'cuda' | 'vulkan';
 const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 const runs = Number(flag('--runs') ?? 9);
 
-const ids = (flag('--workloads') ?? 'G100').split(',').map((w) => w.trim().toUpperCase());
-const known = ['G100', 'G16', 'D', 'L'] as const;
-type OneRequest = (typeof known)[number];
-for (const id of ids) if (!known.includes(id as OneRequest)) throw new Error(`--workloads: ${id} is not one of ${known.join(', ')}`);
+const ids = (flag('--workloads') ?? 'G100').split(',').map((w) => w.trim().toUpperCase()) as GpuWorkload[];
+for (const id of ids) if (!GPU_WORKLOADS.includes(id)) throw new Error(`--workloads: ${id} is not one of ${GPU_WORKLOADS.join(', ')}`);
 
 const r = await Reranker.load({ model, gpu: backend, batchSize: 2048, threads });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (const w of await buildWorkloads('gpu', ids as OneRequest[], false, async (t) => (await r.tokenize(t)).length)) {
+for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await r.tokenize(t)).length)) {
+  if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);
   const request = w.requests[0];
   await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
   const outside: number[] = [];

@@ -136,9 +136,10 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   };
   r->lanes_.reserve(contexts);
   // Automatic: what the first context took of each device's memory tells how many more fit.
-  const std::vector<uint64_t> freeBefore = autoContexts ? freeMemory(placed.devices) : std::vector<uint64_t>{};
+  const bool fitContexts = autoContexts && contexts > 1;
+  const std::vector<uint64_t> freeBefore = fitContexts ? freeMemory(placed.devices) : std::vector<uint64_t>{};
   addLane();
-  if (autoContexts && contexts > 1) {
+  if (fitContexts) {
     const std::vector<uint64_t> freeAfter = freeMemory(placed.devices);
     uint32_t more = contexts - 1;
     for (size_t d = 0; d < freeAfter.size(); ++d) {

@@ -43,13 +43,13 @@ function decodeCells(w: WorkloadResult): string[] {
   const calls = w.decodeCalls;
   return [f(medianPassMs(w)), f(pass(calls)), f(pass(w.decodeMs)), w.decodeMs === undefined ? '–' : `${((100 * w.decodeMs) / w.wallMs).toFixed(0)}%`,
     f(calls && w.decodeMs !== undefined ? w.decodeMs / calls : undefined, 2),
-    f((1000 * (w.decodeMs ?? w.wallMs)) / w.computedTokens, 2), f(calls ? w.computedTokens / calls : undefined, 0)];
+    f((1000 * (w.decodeMs ?? w.wallMs)) / w.computedTokens, 2), f(calls ? w.computedTokens / calls : undefined, 0), f(pass(w.graphsReused))];
 }
 
 /**
  * Where llama-rerank's time goes: decode calls per pass, their native wall time and its share of
  * the pass, ms per call and µs per computed token (from the native decode time where the module
- * reports it, else from the pass's wall time).
+ * reports it, else from the pass's wall time), and the calls whose compute graph llama.cpp reused.
  */
 export function decodeTable(r: BenchReport): string[] {
   const engines = r.engines.filter((e) => e.label.startsWith(LLAMA_RERANK) && e.workloads.length);
@@ -59,7 +59,7 @@ export function decodeTable(r: BenchReport): string[] {
     'Where the time goes (llama-rerank, per pass)' +
       (reported ? ':' : ': this native module does not report decode calls and their time, so only the wall-clock columns are filled.'),
     '',
-    ...table(['engine', 'workload', 'ms', 'decode calls', 'decode ms', 'decode ÷ wall', 'ms per call', 'µs per computed token', 'tokens per call']),
+    ...table(['engine', 'workload', 'ms', 'decode calls', 'decode ms', 'decode ÷ wall', 'ms per call', 'µs per computed token', 'tokens per call', 'graphs reused']),
   ];
   for (const e of engines) for (const w of e.workloads) out.push(row([e.label, w.id, ...decodeCells(w)]));
   return out;

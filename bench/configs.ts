@@ -12,7 +12,7 @@ export interface Config {
    * the environment variable that holds its path, and how it is built.
    */
   library?: { variable: string; built: string };
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts' | 'reuseGraphs'>;
   what: string;
 }
 
@@ -48,6 +48,13 @@ export const CONFIGS = {
   'bf16-contexts-2': { load: { weights: 'bf16', contexts: 2 }, what: 'BF16 weights and two contexts' },
   'bf16-contexts-3': { load: { weights: 'bf16', contexts: 3 }, what: 'BF16 weights and three contexts' },
   'bf16-contexts-4': { load: { weights: 'bf16', contexts: 4 }, what: 'BF16 weights and four contexts' },
+  // Full decode calls of one shape (native/call_shape.h), so that llama.cpp reuses the graph of the
+  // call before and ggml-cuda replays it as a CUDA graph: against graphs-off's 0.93× (one context, the
+  // first run), the graphs captured then being used once each. One context is where the host's share
+  // of a call shows most; with three, the others' kernels hide part of it.
+  'reuse-graphs': { load: { reuseGraphs: true }, what: 'decode calls of one shape, their graph reused (reuseGraphs)' },
+  'reuse-graphs-contexts-1': { load: { reuseGraphs: true, contexts: 1 }, what: 'decode calls of one shape on one context' },
+  'bf16-reuse-graphs': { load: { weights: 'bf16', reuseGraphs: true }, what: 'BF16 weights, decode calls of one shape' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:
   // ggml's legacy scratch pool, which calls cudaMalloc whenever a kernel needs a larger buffer than the
   // pool holds, against the VMM pool of a build linked with the driver (the prebuilt packages'). Issue 9's

@@ -34,9 +34,12 @@ await runChild(workloads, async () => {
       return scores;
     },
     totals: () => {
-      // decodeCalls and decodeMs come with a newer native module; older ones leave them out.
+      // decodeCalls, decodeMs and graphsReused come with newer native modules; older ones leave them out.
       const s: TokenTotals = reranker.stats;
-      return { promptTokens: s.promptTokens, computedTokens: s.computedTokens, decodeCalls: s.decodeCalls ?? undefined, decodeMs: s.decodeMs ?? undefined };
+      return {
+        promptTokens: s.promptTokens, computedTokens: s.computedTokens, decodeCalls: s.decodeCalls ?? undefined, decodeMs: s.decodeMs ?? undefined,
+        graphsReused: s.graphsReused ?? undefined,
+      };
     },
   };
   const i = reranker.info;

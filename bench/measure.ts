@@ -10,6 +10,8 @@ export interface TokenTotals {
   /** llama_decode calls and their native wall time, where the engine counts them. */
   decodeCalls?: number;
   decodeMs?: number;
+  /** Decode calls whose compute graph llama.cpp reused from the call before (stats.graphsReused). */
+  graphsReused?: number;
 }
 
 /** What a child process drives: one loaded model answering rerank requests. */
@@ -92,18 +94,20 @@ export async function runWorkload(engine: Engine, w: Timed, passes: number): Pro
     pairs: passes * w.requests.reduce((n, r) => n + r.documents.length, 0),
     promptTokens: after.promptTokens - before.promptTokens, computedTokens: after.computedTokens - before.computedTokens,
     decodeCalls: difference(after.decodeCalls, before.decodeCalls), decodeMs: difference(after.decodeMs, before.decodeMs),
+    graphsReused: difference(after.graphsReused, before.graphsReused),
   });
 }
 
 /** One result from passes timed apart (the parent alternates engines between passes). */
 export function mergeResults(parts: WorkloadResult[]): WorkloadResult {
-  const sum = (k: 'passes' | 'requests' | 'pairs' | 'wallMs' | 'promptTokens' | 'computedTokens' | 'cpuMs' | 'othersCpuMs' | 'decodeCalls' | 'decodeMs') =>
+  const sum = (k: 'passes' | 'requests' | 'pairs' | 'wallMs' | 'promptTokens' | 'computedTokens' | 'cpuMs' | 'othersCpuMs' | 'decodeCalls' | 'decodeMs' | 'graphsReused') =>
     parts.reduce((n, p) => n + (p[k] ?? NaN), 0);
   const known = (n: number) => (Number.isNaN(n) ? undefined : n);
   return summarize({
     id: parts[0].id, passes: sum('passes'), requests: sum('requests'), pairs: sum('pairs'), wallMs: sum('wallMs'),
     promptTokens: sum('promptTokens'), computedTokens: sum('computedTokens'), cpuMs: sum('cpuMs'),
     othersCpuMs: known(sum('othersCpuMs')), decodeCalls: known(sum('decodeCalls')), decodeMs: known(sum('decodeMs')),
+    graphsReused: known(sum('graphsReused')),
     latenciesMs: parts.flatMap((p) => p.latenciesMs), firstScores: parts[0].firstScores,
     perPass: parts.map((p) => ({ wallMs: p.wallMs, computedTokens: p.computedTokens })),
   });

@@ -56,6 +56,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       kvStreams: valid.kvStreams,
       // 0: native code chooses (several with every layer on CUDA, as memory allows; else one)
       contexts: valid.contexts ?? 0,
+      reuseGraphs: valid.reuseGraphs,
       devices,
       hostMemoryBytes: hostMemoryToCheck(),
     });

@@ -25,6 +25,8 @@ export interface NativeLoadOptions {
   kvStreams?: number;
   /** llama_contexts over the model, decoding parts of a call at once (absent: 1; 0: as many as native code chooses). */
   contexts?: number;
+  /** Keep a call's full decode calls one shape, so llama.cpp reuses their compute graph (absent: false). */
+  reuseGraphs?: boolean;
   /** With a GPU backend: load onto these devices only (those that passed the probe); absent: all of it. */
   devices?: string[];
   /** Memory this process may still use; a KV cache in host memory must fit it (absent: not checked). */
@@ -67,6 +69,8 @@ export interface NativeCallResult {
   decodeCalls: number;
   /** Wall time inside llama_decode. */
   decodeMs: number;
+  /** Compute graphs llama.cpp reused from the call before (one per micro-batch); absent from an older module. */
+  graphsReused?: number;
 }
 
 export interface NativeReranker {

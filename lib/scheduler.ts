@@ -54,6 +54,7 @@ export interface ScheduledResult {
 export interface DecodeTotals {
   decodeCalls: number;
   decodeMs: number;
+  graphsReused: number;
 }
 
 interface Job {
@@ -82,7 +83,7 @@ export class Scheduler {
   constructor(
     private native: NativeReranker | undefined,
     batchSize: number,
-    readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0 },
+    readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0, graphsReused: 0 },
   ) {
     this.slice = slicePairs(batchSize);
     this.budget = sliceTokens(batchSize);
@@ -153,6 +154,7 @@ export class Scheduler {
       .then((result) => {
         this.totals.decodeCalls += result.decodeCalls;
         this.totals.decodeMs += result.decodeMs;
+        this.totals.graphsReused += result.graphsReused ?? 0;
         result.groups.forEach((r, i) => this.receive(batch[i], r, callId));
       })
       .catch((err: Error) => {

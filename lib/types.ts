@@ -101,6 +101,13 @@ export interface LoadOptions {
    * the contexts share the threads.
    */
   contexts?: number;
+  /**
+   * Keep the full decode calls of a large request one shape (default false, not yet measured on a
+   * GPU): llama.cpp then reuses the compute graph of the call before, and on CUDA replays it as a CUDA
+   * graph instead of launching each kernel. The calls after the first are shorter by the longest pair
+   * (README "Reused graphs"). With the shared cache (kvStreams 0) and a GPU's one graph per call only.
+   */
+  reuseGraphs?: boolean;
 }
 
 export interface ModelInfo {
@@ -136,6 +143,8 @@ export interface ModelInfo {
   kvStreams: number;
   /** llama.cpp contexts decoding at once (the load option contexts). */
   contexts: number;
+  /** The load option reuseGraphs, in effect (false where the cache layout or the graph per call rules it out). */
+  reuseGraphs: boolean;
   /** The KV caches' size in bytes, from contextSize, kvStreams, contexts, kvType and the model's shape. */
   kvCacheBytes: number;
   /** Its share on the CPU: the cells of the layers not offloaded to a GPU (all of them without one). */
@@ -168,6 +177,8 @@ export interface RerankStats {
   /** llama_decode calls, and the wall time spent in them (ms; with several contexts, while any decodes). */
   decodeCalls: number;
   decodeMs: number;
+  /** Decode calls whose compute graph llama.cpp took over from the call before (see reuseGraphs). */
+  graphsReused: number;
   /** Child processes started again after one died (isolate: true); 0 when not isolated. */
   restarts: number;
 }

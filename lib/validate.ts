@@ -22,7 +22,7 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
   Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
-const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts', 'reuseGraphs']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
 const WEIGHT_OPTIONS: readonly WeightsOption[] = ['stored', 'bf16', 'f16'];
 
@@ -173,5 +173,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     weights: weights as WeightsOption,
     kvStreams: optionalInteger(input, 'kvStreams', 0, 256) ?? 0,
     contexts: optionalInteger(input, 'contexts', 1, 8),
+    reuseGraphs: optionBoolean(input, 'reuseGraphs', false),
   };
 }

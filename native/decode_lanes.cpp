@@ -133,6 +133,7 @@ void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pac
   }
   for (size_t i = 0; i < parts.size(); ++i) {
     stats.decodeCalls += partStats[i].decodeCalls;
+    stats.graphsReused += partStats[i].graphsReused;
     for (size_t k = 0; k < parts[i].size(); ++k) {
       const PairSpan& span = parts[i][k];
       PairSet& set = sets[span.set];

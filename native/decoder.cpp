@@ -77,10 +77,12 @@ Decoder::Decoded Decoder::decode(const std::vector<PairSet*>& sets, DecodeStats&
     const std::vector<PairSet*>*& running;
     ~Clear() { running = nullptr; }
   } clear{running_};
+  const int32_t reusedBefore = llama_perf_context(ctx_).n_reused;  // counted with no_perf too
   const auto start = std::chrono::steady_clock::now();
   const int32_t rc = llama_decode(ctx_, batch_.get());
   stats.decodeMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   stats.decodeCalls++;
+  stats.graphsReused += static_cast<uint64_t>(std::max(0, llama_perf_context(ctx_).n_reused - reusedBefore));
   if (rc == 0) return {};
   if (rc == 2) return {false, "cancelled", true};
   const std::string why = takeLastLlamaError();

@@ -20,6 +20,9 @@ namespace rerank {
 struct DecodeStats {
   uint64_t decodeCalls = 0;
   double decodeMs = 0;  // wall time inside llama_decode
+  // Compute graphs llama.cpp took over from the call before instead of building them (one per
+  // micro-batch): what lets ggml-cuda replay a CUDA graph (CallShape).
+  uint64_t graphsReused = 0;
 };
 
 // One request's pairs, and what became of them.

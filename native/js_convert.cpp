@@ -69,6 +69,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "keepHead", l.keepHead);
   read(o, "kvStreams", l.kvStreams);
   read(o, "contexts", l.contexts);
+  read(o, "reuseGraphs", l.reuseGraphs);
   read(o, "devices", l.devices);
   read(o, "hostMemoryBytes", l.hostMemoryBytes);
   return l;
@@ -117,6 +118,7 @@ Napi::Object toJs(Napi::Env env, const CallResult& r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("groups", array(env, r.groups, [&](const GroupResult& g) { return toJs(env, g); }));
   o.Set("decodeCalls", static_cast<double>(r.decodeCalls));
+  o.Set("graphsReused", static_cast<double>(r.graphsReused));
   o.Set("decodeMs", r.decodeMs);
   return o;
 }
@@ -148,6 +150,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("pack", i.pack);
   o.Set("kvStreams", i.kvStreams);
   o.Set("contexts", i.contexts);
+  o.Set("reuseGraphs", i.reuseGraphs);
   o.Set("kvCacheBytes", static_cast<double>(i.kvCacheBytes));
   o.Set("kvCacheCpuBytes", static_cast<double>(i.kvCacheCpuBytes));
   return o;

@@ -32,6 +32,11 @@ class Batch {
   bool full() const { return batch_.n_tokens >= capacity_; }
   int32_t size() const { return batch_.n_tokens; }
   int32_t room() const { return capacity_ - batch_.n_tokens; }
+  size_t outputs() const {
+    size_t n = 0;
+    for (int32_t i = 0; i < batch_.n_tokens; ++i) n += batch_.logits[i] != 0;
+    return n;
+  }
 
   void add(llama_token token, llama_pos pos, llama_seq_id seq, bool output) {
     const int32_t i = batch_.n_tokens++;

@@ -29,6 +29,7 @@ class PairDecoder::Run {
       }
       states_.push_back(st);
     }
+    beginShape();
   }
 
   // false when a decode failed (each set then has the error)
@@ -38,7 +39,10 @@ class PairDecoder::Run {
       if (std::all_of(states_.begin(), states_.end(), [](const State& s) { return s.done; })) return true;
       fill();
       if (d_.batch_.size() == 0) throw std::logic_error("pair decoder: no room for the next token");
+      d_.shape_.pad(d_.batch_, freeSeqs_, d_.contextCells_ - cells_, pending(), filler_);
+      cells_ += d_.shape_.padded();
       const Decoded out = d_.decode(sets_, stats_);
+      cells_ -= d_.shape_.release(d_.mem_, freeSeqs_);
       if (!out.ok) {
         for (State& s : states_) finish(s, out.error, out.aborted);
         return false;
@@ -76,7 +80,34 @@ class PairDecoder::Run {
   // run() kept a set's head only where every pair of the set begins with it
   bool usesKeptHead(const PairSet& set) const { return !d_.kept_.empty() && set.head == d_.kept_; }
 
-  bool roomForToken() const { return !d_.batch_.full() && cells_ < d_.contextCells_; }
+  bool roomForToken() const { return d_.batch_.size() < limit_ && cells_ < d_.contextCells_; }
+
+  // The run's bounds for CallShape: the prefix cells it may hold at once (as activate() admits
+  // them: the first set's whole, the others' within the reserve), and its longest pair past its prefix.
+  void beginShape() {
+    size_t prefixes = 0;
+    size_t largest = 0;
+    size_t own = 0;
+    size_t tokens = 0;
+    for (const State& s : states_) {
+      if (s.done) continue;
+      prefixes += s.shared - s.fromHead;
+      largest = std::max(largest, s.shared - s.fromHead);
+      tokens += s.shared - s.fromHead;
+      for (const auto* p : s.set->pairs) {
+        own = std::max(own, p->size() - s.shared);
+        tokens += p->size() - s.shared;
+      }
+      if (filler_ < 0) filler_ = s.set->pairs[0]->front();
+    }
+    d_.shape_.begin(std::max(largest, std::min<size_t>(prefixes, d_.prefixReserve_)), own, tokens);
+  }
+
+  // Tokens are left for a later call: a pair that did not fit, or one not started.
+  bool pending() const {
+    return spanning_.has_value() ||
+           std::any_of(states_.begin(), states_.end(), [](const State& s) { return !s.done && s.nextPair < s.set->pairs.size(); });
+  }
 
   void add(State& s, llama_token t, size_t pos, llama_seq_id seq, bool output) {
     d_.batch_.add(t, static_cast<llama_pos>(pos), seq, output);
@@ -114,6 +145,7 @@ class PairDecoder::Run {
 
   void fill() {
     d_.batch_.clear();
+    limit_ = d_.shape_.capacity();
     endings_.clear();
     for (State& s : states_) s.prefixInBatch = 0;
     if (spanning_) {
@@ -155,10 +187,11 @@ class PairDecoder::Run {
   }
 
   void readScores() {
+    const size_t outputs = d_.batch_.outputs();  // the pairs' and, after them, CallShape's fillers'
     for (size_t k = 0; k < endings_.size(); ++k) {
       const Ending& e = endings_[k];
       State& s = states_[e.state];
-      s.set->scores[e.pair] = d_.scoreOf(k, endings_.size(), e.batchIndex);
+      s.set->scores[e.pair] = d_.scoreOf(k, outputs, e.batchIndex);
       llama_memory_seq_rm(d_.mem_, e.seq, -1, -1);
       releaseSeq(e.seq);
       cells_ -= s.set->pairs[e.pair]->size() - s.shared;
@@ -212,6 +245,8 @@ class PairDecoder::Run {
   std::vector<Ending> endings_;
   std::optional<Spanning> spanning_;
   size_t cells_;  // cells in use: the kept head's and this run's
+  int32_t limit_ = 0;       // tokens of pairs and prefixes the call being filled may hold
+  llama_token filler_ = -1;  // a token of the run's, for CallShape's fillers
 };
 
 void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {

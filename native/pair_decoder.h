@@ -16,6 +16,7 @@
 // scores do not depend on what ran earlier.
 #pragma once
 
+#include "call_shape.h"
 #include "decoder.h"
 
 namespace rerank {
@@ -25,10 +26,12 @@ class PairDecoder : public Decoder {
   // `contextCells`: the KV cells the context has; `prefixReserve`: how many of them the prefixes of
   // sets decoded together may hold; `headReserve`: how many the kept instruction head may hold (0:
   // none is kept); the rest is for one pair of maxLength plus one batch. `maxSeqs`: the context's
-  // sequences, the last of them the head's when one is kept.
+  // sequences, the last of them the head's when one is kept. `steadyCalls`: keep a run's calls one
+  // shape (CallShape), for a context that computes each call as one graph.
   PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqs,
-              uint32_t contextCells, uint32_t prefixReserve, uint32_t headReserve)
+              uint32_t contextCells, uint32_t prefixReserve, uint32_t headReserve, bool steadyCalls)
       : Decoder(ctx, head, capture, batchSize, maxSeqs),
+        shape_(steadyCalls, batchSize),
         maxSeqs_(headReserve > 0 ? maxSeqs - 1 : maxSeqs),
         headSeq_(maxSeqs - 1),
         contextCells_(contextCells),
@@ -44,6 +47,7 @@ class PairDecoder : public Decoder {
   bool keepHead(const std::vector<llama_token>& head, PairSet& payer, const std::vector<PairSet*>& sets, DecodeStats& stats);
   void dropHead();  // empties the cache
 
+  CallShape shape_;
   int32_t maxSeqs_;  // sequences a run may use: 0 … maxSeqs_-1
   llama_seq_id headSeq_;
   uint32_t contextCells_;

@@ -103,6 +103,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     cp.n_ubatch = batch;
     cp.n_seq_max = streams;
   }
+  // A call's graph is reused as a whole only when it is one micro-batch (CallShape).
+  const bool steadyCalls = o.reuseGraphs && streams == 0 && cp.n_ubatch == cp.n_batch;
   // Contexts decoding side by side share the threads (scoreOnLanes sets each call's share).
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
@@ -131,7 +133,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
                                                      static_cast<int32_t>(streams), llama_n_ctx(ctx) / streams);
     } else {
       lane.decoder = std::make_unique<PairDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
-                                                   static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(ctx), prefixReserve, r->headReserve_);
+                                                   static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(ctx), prefixReserve, r->headReserve_,
+                                                   steadyCalls);
     }
   };
   r->lanes_.reserve(contexts);
@@ -174,6 +177,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.pack = o.pack;
   info.kvStreams = streams;
   info.contexts = contexts;
+  info.reuseGraphs = steadyCalls;
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -207,6 +211,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   DecodeStats stats;
   scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, info_.threads, stats);
   out.decodeCalls = stats.decodeCalls;
+  out.graphsReused = stats.graphsReused;
   out.decodeMs = stats.decodeMs;
 
   for (size_t g = 0; g < groups.size(); ++g) {

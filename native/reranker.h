@@ -46,6 +46,9 @@ struct LoadOptions {
   // llama_contexts over the model that decode parts of a call at once (decode_lanes.h); each has a
   // cache of its own. 0: chosen here (kAutoContexts).
   uint32_t contexts = 1;
+  // Keep the full decode calls of a run one shape (call_shape.h), so that llama.cpp reuses their
+  // compute graph and ggml-cuda replays it; with the shared cache and one graph per call only.
+  bool reuseGraphs = false;
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
   // Memory the process may still use, in bytes (0: unknown): the KV cache's share in host memory
@@ -86,6 +89,7 @@ struct CallResult {
   std::vector<GroupResult> groups;
   uint64_t decodeCalls = 0;
   double decodeMs = 0;
+  uint64_t graphsReused = 0;
 };
 
 struct ModelInfo {
@@ -111,6 +115,7 @@ struct ModelInfo {
   bool pack = false;
   uint32_t kvStreams = 0;
   uint32_t contexts = 1;
+  bool reuseGraphs = false;  // in effect: asked for, and possible with this layout
   uint64_t kvCacheBytes = 0;  // all the contexts' caches
   uint64_t kvCacheCpuBytes = 0;  // the share of the layers not offloaded to a GPU
 };

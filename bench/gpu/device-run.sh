@@ -112,6 +112,10 @@ if [ -n "$cublas" ]; then
 fi
 # concurrent requests decoded alone vs packed (a GPU's default) vs as one request: issue 9's throughput goal
 step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --requests 32 --docs 8 --words 90 --kv-streams 16
+# reuseGraphs against the default, one request at a time in one process, alternating: on one context
+# (where the host's share of a call shows most) and on the default three
+step reuse-graphs 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 1 --workloads G100,S1
+step reuse-graphs-3 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 3 --workloads G100,S1
 # last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
 step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads G100,G16
 step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads G100,G16

@@ -30,6 +30,7 @@ export const LOAD_FLAGS = {
   weights: { type: 'string' },
   'kv-streams': { type: 'string' },
   contexts: { type: 'string' },
+  'reuse-graphs': { type: 'boolean' },
 } as const satisfies Options;
 
 export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known model name (e.g. qwen/qwen3-reranker-0.6b)
@@ -42,7 +43,9 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
                           (README "KV streams"; default 0: shared)
       --contexts N        contexts decoding parts of a call at once (README "Contexts";
-                          default: up to 3 on CUDA, as GPU memory allows; else 1)`;
+                          default: up to 3 on CUDA, as GPU memory allows; else 1)
+      --reuse-graphs      keep a large request's decode calls one shape, so llama.cpp reuses
+                          their graph (README "Reused graphs"; default: off)`;
 
 /** -h or --help among a command's flags: its usage is printed instead (exit code 0). */
 export class HelpRequested extends Error {}
@@ -112,6 +115,7 @@ export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   if (gpuLayers !== undefined) options.gpuLayers = gpuLayers;
   if (kvStreams !== undefined) options.kvStreams = kvStreams;
   if (contexts !== undefined) options.contexts = contexts;
+  if (values['reuse-graphs'] === true) options.reuseGraphs = true;
   if (threads !== undefined) options.threads = threads;
   if (maxLength !== undefined) options.maxLength = maxLength;
   // The library's own checks, now rather than after a download or once a server is listening; the

@@ -3,6 +3,7 @@
 // truncation, a refused pair, a query too long, the instruction head kept from call to call,
 // bounded tokenization, a text cut to its first tokens), frees everything, and does it again.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -157,13 +158,60 @@ static int checkContextsThatFit() {
   return failures;
 }
 
+// reuseGraphs: a request of many calls scores as without it (within float rounding: its pairs sit in
+// other cells and calls; the exact path, F32 KV and no flash attention), and llama.cpp reuses the
+// graph of every full call after each context's first two, on one context and, packed, on two.
+static int checkReuseGraphs(const char* path) {
+  int failures = 0;
+  Group g;
+  g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+  g.query = "What is the capital of France?";
+  g.maxLength = 256;
+  // 3 to 9 words each: pairs end in different places in the calls, so their shapes vary without it
+  for (int i = 0; i < 96; ++i) {
+    std::string doc = "Document " + std::to_string(i);
+    for (int w = 0; w < 1 + (i * 7) % 7; ++w) doc += " about Paris";
+    g.documents.push_back(doc);
+  }
+  for (uint32_t contexts = 1; contexts <= 2; ++contexts) {
+    std::vector<float> scores[2];
+    rerank::CallResult out[2];
+    for (int reuse = 0; reuse < 2; ++reuse) {
+      LoadOptions o = cpuOptions(path, 256, 128);  // one graph per call: the micro-batch is the batch
+      o.kvType = "f32";
+      o.flashAttention = "off";
+      o.reuseGraphs = reuse == 1;
+      o.contexts = contexts;
+      o.pack = contexts > 1;
+      auto r = Reranker::load(o);
+      failures += check(r->info().reuseGraphs == (reuse == 1), "reuseGraphs in effect as asked");
+      std::vector<Group> groups{g};
+      out[reuse] = r->score(groups);
+      failures += check(out[reuse].groups[0].error.empty() && out[reuse].groups[0].scores.size() == 96, "reused graphs: scored");
+      scores[reuse] = out[reuse].groups[0].scores;
+    }
+    float diff = 0;
+    for (size_t i = 0; i < scores[0].size() && i < scores[1].size(); ++i) diff = std::max(diff, std::abs(scores[0][i] - scores[1][i]));
+    failures += check(diff < 1e-4f, "reused graphs: the same scores");
+    // Each context's head call (alone, first), first call and the one after it, and last call have
+    // shapes of their own; every other call is reused.
+    const uint64_t calls = out[1].decodeCalls;
+    failures += check(calls >= 8 * contexts && out[1].graphsReused + 4 * contexts >= calls, "reused graphs: every full call after the first two");
+    failures += check(out[0].graphsReused < out[1].graphsReused, "without: fewer");
+    std::printf("reuseGraphs, %u context(s): %llu of %llu calls reused (%llu without, of %llu); scores within %g\n", contexts,
+                static_cast<unsigned long long>(out[1].graphsReused), static_cast<unsigned long long>(calls),
+                static_cast<unsigned long long>(out[0].graphsReused), static_cast<unsigned long long>(out[0].decodeCalls), diff);
+  }
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: rerank_selftest <lib dir> <model.gguf>\n");
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit();
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit() + checkReuseGraphs(argv[2]);
   for (int round = 0; round < 4; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams; and

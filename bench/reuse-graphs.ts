@@ -33,7 +33,12 @@ const load = (reuseGraphs: boolean) =>
     flashAttention: 'auto', kvType: 'f16', pack: true, contexts, reuseGraphs,
   });
 const models: Record<'default' | 'reuseGraphs', NativeReranker> = { default: await load(false), reuseGraphs: await load(true) };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+if (!models.reuseGraphs.info().reuseGraphs) throw new Error('reuseGraphs is not in effect with these options');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await models.default.tokenize(t, false)).length)) {
   if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);
@@ -52,7 +57,7 @@ for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await mode
       if (out.groups[0].error) throw new Error(`${name}: ${out.groups[0].error}`);
       const s = (seen[name] ??= { calls: 0, reused: 0, decodeMs: [], wallMs: [] });
       if (k === 0) continue;
-      s.calls = out.decodeCalls;
+      s.calls = out.decodeCalls; // the same in every run: the request's layout decides them
       s.reused = out.graphsReused ?? 0;
       s.decodeMs.push(out.decodeMs);
       s.wallMs.push(wallMs);

@@ -105,7 +105,9 @@ export interface LoadOptions {
    * Keep the full decode calls of a large request one shape (default false, not yet measured on a
    * GPU): llama.cpp then reuses the compute graph of the call before, and on CUDA replays it as a CUDA
    * graph instead of launching each kernel. The calls after the first are shorter by the longest pair
-   * (README "Reused graphs"). With the shared cache (kvStreams 0) and a GPU's one graph per call only.
+   * and the prefixes; requests under four calls, or whose longest pair and prefixes take more than a
+   * quarter of a call, decode as without it (README "Reused graphs"). With the shared cache
+   * (kvStreams 0) and one graph per call (a GPU's; the CPU's at up to 512 tokens) only.
    */
   reuseGraphs?: boolean;
 }
@@ -177,7 +179,10 @@ export interface RerankStats {
   /** llama_decode calls, and the wall time spent in them (ms; with several contexts, while any decodes). */
   decodeCalls: number;
   decodeMs: number;
-  /** Decode calls whose compute graph llama.cpp took over from the call before (see reuseGraphs). */
+  /**
+   * Compute graphs llama.cpp took over from the one before instead of building them (see reuseGraphs):
+   * one per micro-batch, so one per decode call on a GPU (and on the CPU up to 512 tokens a call).
+   */
   graphsReused: number;
   /** Child processes started again after one died (isolate: true); 0 when not isolated. */
   restarts: number;

@@ -17,9 +17,19 @@ int32_t sequencesIn(const llama_batch& b) {
   return static_cast<int32_t>(seen.size());
 }
 
+// The most of `at` (in order) within any `window` consecutive tokens.
+int32_t mostWithin(const std::vector<size_t>& at, size_t window) {
+  size_t most = 0;
+  for (size_t first = 0, last = 0; last < at.size(); ++last) {
+    while (at[last] - at[first] >= window) ++first;
+    most = std::max(most, last - first + 1);
+  }
+  return static_cast<int32_t>(most);
+}
+
 }  // namespace
 
-void CallShape::begin(size_t prefixCells, size_t longestOwn, size_t tokens) {
+void CallShape::begin(size_t prefixCells, size_t longestOwn, const Layout& layout) {
   callTokens_ = 0;
   sentinelPlaced_ = false;
   sequences_ = 0;
@@ -27,15 +37,24 @@ void CallShape::begin(size_t prefixCells, size_t longestOwn, size_t tokens) {
   fillerSeqs_.clear();
   fillerTokens_ = 0;
   padded_ = 0;
-  // One call's worth has no later call to match.
-  if (!enabled_ || tokens <= static_cast<size_t>(batchSize_)) return;
+  likelySequences_ = 0;
+  likelyOutputs_ = 0;
+  if (!enabled_) return;
   // A later call holds the prefixes, at most longestOwn - 1 cells of the pair carried over, and its
   // own tokens: all of them below the sentinel's cell when its tokens are these.
   const int64_t later = static_cast<int64_t>(batchSize_) - 1 - static_cast<int64_t>(prefixCells) - static_cast<int64_t>(longestOwn);
   // Shorter calls than 3/4 of the batch would cost more than a reused graph saves (1024-token calls
   // took 1.16× the time of 2048-token ones on G100: bench/results/2026-11-29-cuda-contexts-batch1024.md).
   if (later < static_cast<int64_t>(batchSize_) * 3 / 4) return;
+  // The first call and the one after it build their graphs: only from a third full call on, before
+  // the last, is one reused. A run of fewer would pay for the shape and reuse nothing.
+  if (static_cast<int64_t>(layout.tokens) <= static_cast<int64_t>(batchSize_) + 2 * later) return;
   callTokens_ = static_cast<int32_t>(later);
+  // A call's sequences: those starting in it, the one it carries over from the call before, and a
+  // filler's; its outputs: the pairs ending in it.
+  const size_t window = static_cast<size_t>(callTokens_ - kReserve);
+  likelySequences_ = mostWithin(layout.starts, window) + 2;
+  likelyOutputs_ = mostWithin(layout.outputs, window);
 }
 
 int32_t CallShape::capacity() const {
@@ -51,7 +70,8 @@ void CallShape::pad(Batch& batch, std::vector<llama_seq_id>& freeSeqs, size_t ce
     const int32_t gap = batchSize_ - 1 - batch.size();
     const size_t seqs = gap > 0 ? 2 : 1;
     // A call the pairs left short (no free sequence or prefix room for more) would be filled with
-    // fillers at the GPU's cost: this run then decodes as before, as it does without room.
+    // fillers at the GPU's cost: this run then goes on without fillers, as it does without room
+    // (its first call one token short of the batch).
     if (gap < 0 || gap > kLeftShort || freeSeqs.size() < seqs || cellsFree < static_cast<size_t>(gap) + 1) {
       callTokens_ = 0;
       return;
@@ -69,10 +89,13 @@ void CallShape::pad(Batch& batch, std::vector<llama_seq_id>& freeSeqs, size_t ce
   const llama_batch& b = batch.get();
   const int32_t seqs = sequencesIn(b);
   const int32_t outs = static_cast<int32_t>(std::count_if(b.logits, b.logits + b.n_tokens, [](int8_t o) { return o != 0; }));
-  // A call's sequences are its pairs that end in it (its outputs) and the one carried on to the next,
-  // and a filler's at least: with the most outputs yet, at most outputs + 2.
+  if (outputs_ == 0) {
+    // The first later call: the most the run's layout allows, as far as this call's room reaches.
+    outputs_ = std::clamp(likelyOutputs_, outs, outs + kReserve - 1);
+    sequences_ = std::clamp(likelySequences_, seqs + 1, seqs + kReserve);
+  }
   outputs_ = std::max(outputs_, outs);
-  sequences_ = std::max({sequences_, seqs + 1, outputs_ + 2});
+  sequences_ = std::max(sequences_, seqs + 1);
   int32_t moreSeqs = sequences_ - seqs;
   int32_t moreOuts = outputs_ - outs;
   if (moreSeqs > room || static_cast<size_t>(moreSeqs) > freeSeqs.size() || moreOuts > room) {

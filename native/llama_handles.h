@@ -31,7 +31,7 @@ class Batch {
   void clear() { batch_.n_tokens = 0; }
   bool full() const { return batch_.n_tokens >= capacity_; }
   int32_t size() const { return batch_.n_tokens; }
-  int32_t room() const { return capacity_ - batch_.n_tokens; }
+  int32_t capacity() const { return capacity_; }
   size_t outputs() const {
     size_t n = 0;
     for (int32_t i = 0; i < batch_.n_tokens; ++i) n += batch_.logits[i] != 0;

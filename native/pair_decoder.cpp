@@ -82,25 +82,45 @@ class PairDecoder::Run {
 
   bool roomForToken() const { return d_.batch_.size() < limit_ && cells_ < d_.contextCells_; }
 
-  // The run's bounds for CallShape: the prefix cells it may hold at once (as activate() admits
-  // them: the first set's whole, the others' within the reserve), and its longest pair past its prefix.
+  // The run's bounds for CallShape: its tokens, its longest pair past its prefix, and the prefix
+  // cells a call may find held. A call holds the prefix of the set whose pair it carries over and
+  // those of the sets that start in it, which the sets between them, started and ended in it, leave
+  // it room for; activate() admits them within the reserve (the first set's whole). More can be held
+  // (sets of a few tokens each): the calls then reach above the sentinel, and reuse fewer graphs.
   void beginShape() {
-    size_t prefixes = 0;
-    size_t largest = 0;
+    std::vector<size_t> prefix;  // of each set that decodes: the prefix cells it holds, and all its tokens
+    std::vector<size_t> size;
     size_t own = 0;
-    size_t tokens = 0;
+    CallShape::Layout layout;  // where in the run's tokens sequences start and outputs are
     for (const State& s : states_) {
       if (s.done) continue;
-      prefixes += s.shared - s.fromHead;
-      largest = std::max(largest, s.shared - s.fromHead);
-      tokens += s.shared - s.fromHead;
+      prefix.push_back(s.shared - s.fromHead);
+      size.push_back(prefix.back());
+      if (prefix.back() > 0) layout.starts.push_back(layout.tokens);
+      layout.tokens += prefix.back();
       for (const auto* p : s.set->pairs) {
         own = std::max(own, p->size() - s.shared);
-        tokens += p->size() - s.shared;
+        size.back() += p->size() - s.shared;
+        layout.starts.push_back(layout.tokens);
+        layout.tokens += p->size() - s.shared;
+        layout.outputs.push_back(layout.tokens - 1);
       }
       if (filler_ < 0) filler_ = s.set->pairs[0]->front();
     }
-    d_.shape_.begin(std::max(largest, std::min<size_t>(prefixes, d_.prefixReserve_)), own, tokens);
+    const size_t batch = static_cast<size_t>(d_.batch_.capacity());
+    size_t held = 0;
+    for (size_t i = 0; i < prefix.size(); ++i) {
+      size_t sum = prefix[i];
+      size_t between = 0;  // tokens of the sets after i that a call holds whole
+      for (size_t j = i + 1; j < prefix.size() && between < batch; ++j) {
+        sum += prefix[j];
+        between += size[j];
+      }
+      held = std::max(held, sum);
+    }
+    const size_t largest = prefix.empty() ? 0 : *std::max_element(prefix.begin(), prefix.end());
+    held = std::min(held, std::max<size_t>(largest, d_.prefixReserve_));
+    d_.shape_.begin(held, own, layout);
   }
 
   // Tokens are left for a later call: a pair that did not fit, or one not started.

@@ -1,6 +1,5 @@
 // A loaded reranker: validation in front, the scheduler behind. Each native call runs on a worker
 // thread, off the event loop; with `isolate`, in a child process (lib/isolate/).
-import { setMaxListeners } from 'node:events';
 import { RerankAbortError, RerankError } from './errors.js';
 import { ChildSupervisor } from './isolate/supervisor.js';
 import { loadNative } from './load-native.js';
@@ -46,9 +45,6 @@ export class Reranker implements AsyncDisposable {
   private readonly tokenizerCalls = new Set<Promise<unknown>>();
 
   private constructor(native: NativeReranker, private readonly options: ValidLoadOptions, private readonly children?: ChildSupervisor) {
-    // Every tokenize() and truncate() call waiting its turn listens to it: more than Node's default
-    // 10 is no leak, and must not print a MaxListenersExceededWarning.
-    setMaxListeners(0, this.disposal.signal);
     this.native = native;
     this.scheduler = new Scheduler(native, native.info().batchSize, this.decodeTotals);
     this.normalize = textNormalizer(native.info().tokenizer);

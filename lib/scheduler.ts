@@ -13,6 +13,7 @@
 // default); without it each slice is decoded alone, so a request's scores do not depend on what
 // else is running. An aborted request is dropped from the queue and, when native code is running
 // it, stopped at the next decode call.
+import { whenAborted } from './abort-watch.js';
 import { RerankAbortError, RerankError } from './errors.js';
 import type { NativeGroup, NativeGroupResult, NativeReranker } from './native.js';
 
@@ -105,11 +106,7 @@ export class Scheduler {
         onStart,
       };
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1; // native ids are 32-bit
-      if (signal) {
-        const onAbort = () => this.fail(job, new RerankAbortError(signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
-        job.detach = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (signal) job.detach = whenAborted(signal, () => this.fail(job, new RerankAbortError(signal.reason)));
       this.queue.push(job);
       this.pump();
     });

@@ -1,3 +1,5 @@
+import { whenAborted } from './abort-watch.js';
+
 // A fixed number of places: at most that many tasks run at once, the others wait their turn, first
 // come, first served. A waiting task whose signal aborts leaves the line (a running one runs on).
 export class Slots {
@@ -30,8 +32,9 @@ export class Slots {
   /** Resolves when a place is handed over; rejects, out of the line, when a signal aborts first. */
   private turn(watched: AbortSignal[], aborted: () => AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      // Listeners go as the place comes or the signal fires (both synchronous): never both.
-      const stopListening = () => watched.forEach((s) => s.removeEventListener('abort', onAbort));
+      // Listening stops as the place comes or a signal fires (both synchronous): never both.
+      let stops: (() => void)[] = [];
+      const stopListening = () => stops.forEach((stop) => stop());
       const handedOver = () => {
         stopListening();
         resolve();
@@ -41,7 +44,7 @@ export class Slots {
         this.waiting.splice(this.waiting.indexOf(handedOver), 1);
         reject(aborted()!.reason);
       };
-      watched.forEach((s) => s.addEventListener('abort', onAbort));
+      stops = watched.map((s) => whenAborted(s, onAbort));
       this.waiting.push(handedOver);
     });
   }

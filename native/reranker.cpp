@@ -76,7 +76,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   const bool autoContexts = o.contexts == 0;
   uint32_t contexts = autoContexts ? (allOnCuda ? kAutoContexts : 1) : std::clamp<uint32_t>(o.contexts, 1, kMaxContexts);
   const bool allOnGpu = placed.layersOnCpu == 0 && !placed.devices.empty();
-  r->tokenizeThreads_ = static_cast<unsigned>(allOnGpu ? threads : std::min(threads, kTokenizeThreads));
+  r->tokenizeThreads_ = static_cast<unsigned>(std::min(threads, allOnGpu ? kTokenizeThreadsGpu : kTokenizeThreads));
   const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
   llama_context_params cp = llama_context_default_params();
   cp.n_batch = batch;

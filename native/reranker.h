@@ -157,10 +157,11 @@ class Reranker {
   static constexpr uint64_t kContextReserveBytes = 1ull << 30;
   // Threads that tokenize a call's documents (document_pairs.h): at most the decode's (a user who
   // limits those leaves the rest of the machine to others). With a layer on the CPU at most 8, leaving
-  // cores to a CPU decode running meanwhile; with every layer on a GPU all of them, the decode leaving
-  // the cores idle: on 8 of the H200 host's 16, one G100 request (166 KiB of documents) spent 30.7 ms
-  // outside decoding, most of it tokenizing (README "On a GPU").
+  // cores to a CPU decode running meanwhile; with every layer on a GPU up to 16, the decode leaving the
+  // cores idle: on 8 of the H200 host's 16, one G100 request (166 KiB of documents) spent 30.7 ms
+  // outside decoding, most of it tokenizing (README "On a GPU"). Starting a thread costs tens of µs.
   static constexpr int32_t kTokenizeThreads = 8;
+  static constexpr int32_t kTokenizeThreadsGpu = 16;
   unsigned tokenizeThreads_ = 1;
 
   ModelPtr model_;  // declared first: freed after the contexts over it

@@ -277,6 +277,29 @@ describe('lifetime', () => {
     expect(r.disposed).toBe(true);
   });
 
+  it('one signal shared by 20 concurrent requests: no listener warning; its abort rejects those not done, and the model ranks on', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank') });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const ctl = new AbortController();
+      const settled = Array.from({ length: 20 }, () => r.rerank({ ...exampleRequest(), signal: ctl.signal }).then(() => 'done', (e: Error) => e.name));
+      await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on a later tick
+      ctl.abort();
+      const outcomes = await Promise.all(settled);
+      expect(outcomes.filter((o) => o === 'AbortError').length).toBeGreaterThan(10); // all but those native code had finished
+      expect(outcomes.every((o) => o === 'done' || o === 'AbortError')).toBe(true);
+      expect((await r.rerank(exampleRequest())).results).toHaveLength(exampleRequest().documents.length);
+      // the same signal, aborted, refuses a new request at once
+      await expect(r.rerank({ ...exampleRequest(), signal: ctl.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+    } finally {
+      process.off('warning', onWarning);
+      r.dispose();
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('an aborted request rejects with AbortError and leaves the queue', async () => {
     const r = await Reranker.load({ model: tinyModel('rank') });
     try {

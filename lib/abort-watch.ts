@@ -17,7 +17,18 @@ export function whenAborted(signal: AbortSignal, onAbort: () => void): () => voi
     const waiters = new Set<() => void>();
     const fire = () => {
       watches.delete(signal);
-      for (const waiter of [...waiters]) waiter(); // those added meanwhile wait for no event, as listeners would not
+      // As an event's listeners: those added meanwhile wait for no event, those stopped meanwhile are
+      // not called, and one that throws keeps none of the others from their call.
+      for (const waiter of [...waiters]) {
+        if (!waiters.has(waiter)) continue;
+        try {
+          waiter();
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
     };
     watch = { waiters, fire };
     watches.set(signal, watch);

@@ -293,6 +293,12 @@ describe('lifetime', () => {
       expect((await r.rerank(exampleRequest())).results).toHaveLength(exampleRequest().documents.length);
       // the same signal, aborted, refuses a new request at once
       await expect(r.rerank({ ...exampleRequest(), signal: ctl.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+      // truncate() calls waiting their turn listen to their signal and to dispose(): 20 of them on one signal
+      const shared = new AbortController();
+      const long = 'word '.repeat(2000);
+      const cut = await Promise.all(Array.from({ length: 20 }, () => r.truncate(long, 5, { signal: shared.signal })));
+      expect(new Set(cut).size).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off('warning', onWarning);
       r.dispose();

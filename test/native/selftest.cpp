@@ -205,6 +205,28 @@ static int checkReuseGraphs(const char* path) {
                 static_cast<unsigned long long>(out[1].graphsReused), static_cast<unsigned long long>(calls),
                 static_cast<unsigned long long>(out[0].graphsReused), static_cast<unsigned long long>(out[0].decodeCalls), diff);
   }
+  {
+    // Packed requests of their own queries in one call (as a GPU's concurrent requests are): the prefix
+    // of each starts in a call among the pairs of the one before, and the calls still keep one shape.
+    std::vector<Group> groups;
+    for (int k = 0; k < 4; ++k) {
+      Group q = g;
+      q.query = "What is the capital of country number " + std::to_string(k) + "?";
+      q.documents.resize(40);
+      groups.push_back(q);
+    }
+    LoadOptions o = cpuOptions(path, 256, 512);
+    o.reuseGraphs = true;
+    o.pack = true;
+    auto r = Reranker::load(o);
+    const rerank::CallResult out = r->score(groups);
+    bool scored = true;
+    for (const auto& res : out.groups) scored = scored && res.error.empty() && res.scores.size() == 40;
+    failures += check(scored, "reused graphs, packed requests: scored");
+    failures += check(out.decodeCalls >= 8 && out.graphsReused + 4 >= out.decodeCalls, "reused graphs, packed requests: every full call after the first two");
+    std::printf("reuseGraphs, 4 packed requests: %llu of %llu calls reused\n", static_cast<unsigned long long>(out.graphsReused),
+                static_cast<unsigned long long>(out.decodeCalls));
+  }
   return failures;
 }
 

@@ -9,10 +9,7 @@
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
-import { GPU_WORKLOADS } from './options.js';
-import { buildWorkloads } from './workloads.js';
-
-type GpuWorkload = (typeof GPU_WORKLOADS)[number];
+import { oneRequestWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -24,14 +21,9 @@ const backend = (flag('--backend') ?? 'cpu') as 'cpu' | 'cuda' | 'vulkan';
 const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 const runs = Number(flag('--runs') ?? 9);
 
-const ids = (flag('--workloads') ?? 'G100').split(',').map((w) => w.trim().toUpperCase()) as GpuWorkload[];
-for (const id of ids) if (!GPU_WORKLOADS.includes(id)) throw new Error(`--workloads: ${id} is not one of ${GPU_WORKLOADS.join(', ')}`);
-
 const r = await Reranker.load({ model, gpu: backend, batchSize: 2048, threads });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await r.tokenize(t)).length)) {
-  if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);
-  const request = w.requests[0];
+for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {
   await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
   const outside: number[] = [];
   const wall: number[] = [];
@@ -45,7 +37,7 @@ for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await r.to
   }
   const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
   console.log(
-    `${w.id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
+    `${id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
       `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs})`,
   );
 }

@@ -8,10 +8,7 @@ import { nativeModule } from '../lib/native.js';
 import type { NativeGroup, NativeReranker } from '../lib/native.js';
 import { DEFAULT_INSTRUCTION } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
-import { GPU_WORKLOADS } from './options.js';
-import { buildWorkloads } from './workloads.js';
-
-type GpuWorkload = (typeof GPU_WORKLOADS)[number];
+import { oneRequestWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -24,8 +21,6 @@ const path = flag('--model') ?? ensureTestModel({ shape, kind: 'rank', seed: 1 }
 const gpu = flag('--backend') ?? 'cpu';
 const contexts = Number(flag('--contexts') ?? 1);
 const runs = Number(flag('--runs') ?? 5);
-const ids = (flag('--workloads') ?? 'G100').split(',').map((w) => w.trim().toUpperCase()) as GpuWorkload[];
-for (const id of ids) if (!GPU_WORKLOADS.includes(id)) throw new Error(`--workloads: ${id} is not one of ${GPU_WORKLOADS.join(', ')}`);
 
 const load = (reuseGraphs: boolean) =>
   nativeModule().loadModel({
@@ -40,9 +35,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await models.default.tokenize(t, false)).length)) {
-  if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);
-  const request = w.requests[0];
+for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await models.default.tokenize(t, false)).length)) {
   const group: NativeGroup = {
     id: 1, instruction: DEFAULT_INSTRUCTION, query: request.query, documents: request.documents, maxLength: 8192, truncate: true,
     sharePrefix: true, maxChunks: 1, chunkOverlap: 80, tokenBudget: 0,
@@ -67,7 +60,7 @@ for (const w of await buildWorkloads('gpu', ids, false, async (t) => (await mode
     const s = seen[name];
     return `${name}: ${s.calls} decode calls, ${s.reused} graphs reused, ${median(s.decodeMs).toFixed(1)} ms decoding, ${median(s.wallMs).toFixed(1)} ms in all`;
   };
-  console.log(`${w.id} on ${models.default.info().backend}, ${contexts} context(s), medians of ${runs}: ${line('default')}; ${line('reuseGraphs')}; ` +
+  console.log(`${id} on ${models.default.info().backend}, ${contexts} context(s), medians of ${runs}: ${line('default')}; ${line('reuseGraphs')}; ` +
     `reuseGraphs ÷ default ${(median(seen.reuseGraphs.wallMs) / median(seen.default.wallMs)).toFixed(2)}×`);
 }
 models.default.dispose();

@@ -1,7 +1,10 @@
 // The benchmark's workloads (the CPU suite A–D, the GPU suite of issue 9), their sizes in full and
 // --quick runs, and their texts.
+import { GPU_WORKLOADS } from './options.js';
 import type { Suite, WorkloadId } from './options.js';
 import { CountTokens, prng, textOfTokens } from './texts.js';
+
+type GpuWorkloadId = (typeof GPU_WORKLOADS)[number];
 
 interface Size {
   /** Requests sent at once (C, S32, T), else 1. */
@@ -157,4 +160,18 @@ export async function buildWorkloads(suite: Suite, ids: WorkloadId[], quick: boo
     });
   }
   return out;
+}
+
+/**
+ * The GPU suite's workloads a script's `--workloads` names (comma-separated; `fallback` when absent),
+ * each as its one request: for the scripts that time one request at a time (outside-decode,
+ * reuse-graphs). A workload of concurrent requests is refused.
+ */
+export async function oneRequestWorkloads(names: string | undefined, fallback: string, count: CountTokens): Promise<{ id: string; request: BenchRequest }[]> {
+  const ids = (names ?? fallback).split(',').map((w) => w.trim().toUpperCase());
+  for (const id of ids) if (!GPU_WORKLOADS.includes(id as GpuWorkloadId)) throw new Error(`--workloads: ${id} is not one of ${GPU_WORKLOADS.join(', ')}`);
+  return (await buildWorkloads('gpu', ids as GpuWorkloadId[], false, count)).map((w) => {
+    if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);
+    return { id: w.id, request: w.requests[0] };
+  });
 }

@@ -86,9 +86,8 @@ void CallShape::pad(Batch& batch, std::vector<llama_seq_id>& freeSeqs, size_t ce
   }
   const int32_t room = callTokens_ - batch.size();
   if (room <= 0 || room > kReserve + kLeftShort || freeSeqs.empty() || cellsFree < static_cast<size_t>(room)) return;
-  const llama_batch& b = batch.get();
-  const int32_t seqs = sequencesIn(b);
-  const int32_t outs = static_cast<int32_t>(std::count_if(b.logits, b.logits + b.n_tokens, [](int8_t o) { return o != 0; }));
+  const int32_t seqs = sequencesIn(batch.get());
+  const int32_t outs = static_cast<int32_t>(batch.outputs());
   if (outputs_ == 0) {
     // The first later call: the most the run's layout allows, as far as this call's room reaches.
     outputs_ = std::clamp(likelyOutputs_, outs, outs + kReserve - 1);

@@ -45,6 +45,7 @@ class CallShape {
   // takes the cells after it, in order. The prefixes it may hold at once take at most `prefixCells`;
   // a pair's own tokens, past its prefix, at most `longestOwn`.
   void begin(size_t prefixCells, size_t longestOwn, const Layout& layout);
+  bool enabled() const { return enabled_; }
   bool steady() const { return callTokens_ > 0; }
   // Tokens of pairs and prefixes the next call may hold.
   int32_t capacity() const;

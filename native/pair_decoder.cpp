@@ -88,6 +88,7 @@ class PairDecoder::Run {
   // it room for; activate() admits them within the reserve (the first set's whole). More can be held
   // (sets of a few tokens each): the calls then reach above the sentinel, and reuse fewer graphs.
   void beginShape() {
+    if (!d_.shape_.enabled()) return;  // the default: nothing to lay out, no call padded
     std::vector<size_t> prefix;  // of each set that decodes: the prefix cells it holds, and all its tokens
     std::vector<size_t> size;
     size_t own = 0;

@@ -29,7 +29,10 @@ export const CONFIGS = {
   'kv-f32': { load: { kvType: 'f32' }, what: 'F32 KV cache' },
   // On CUDA, Q8_0 weights go through ggml's own int8 kernels (MMQ); F16 and BF16 ones through cuBLAS
   // on the tensor cores: the matrix products of issue 9's candidate list.
-  // The load option itself: its copy is made in the model cache on the first run.
+  // The load option itself: its copy is made in the model cache on the first run. Since weights:
+  // 'auto' (the default) converts a Q8_0 file to BF16 at load with every layer on CUDA, weights-bf16
+  // is the default there, and weights-stored the Q8_0 weights of before.
+  'weights-stored': { load: { weights: 'stored' }, what: "the file's own weights (Q8_0: ggml's int8 kernels on CUDA), not converted at load" },
   'weights-bf16': { load: { weights: 'bf16' }, what: 'BF16 weights (the weights option: cuBLAS matrix products on CUDA)' },
   'weights-f16': { load: { weights: 'f16' }, what: 'F16 weights (the weights option: cuBLAS matrix products on CUDA)' },
   // A KV stream per pair: attention over each pair's own cells, not the whole batch's (README "KV streams").
@@ -71,15 +74,18 @@ export const CONFIGS = {
   // says otherwise; BF16 keeps F32 sums, as the BF16 copy's products.
   cublas: {
     library: FORCE_CUBLAS,
+    load: { weights: 'stored' }, // the Q8_0 weights, which this library dequantizes per product
     what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS: Q8_0 weights dequantized to F16 per product, cuBLAS with F16 sums',
   },
   'cublas-bf16': {
     library: FORCE_CUBLAS,
+    load: { weights: 'stored' }, // the Q8_0 weights, which this library dequantizes per product
     env: { GGML_CUDA_CUBLAS_COMPUTE_TYPE: 'bf16' },
     what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS, GGML_CUDA_CUBLAS_COMPUTE_TYPE=bf16: Q8_0 weights dequantized to BF16 per product, F32 sums',
   },
   'cublas-f32': {
     library: FORCE_CUBLAS,
+    load: { weights: 'stored' }, // the Q8_0 weights, which this library dequantizes per product
     env: { GGML_CUDA_CUBLAS_COMPUTE_TYPE: 'f32' },
     what: 'CUDA library built with GGML_CUDA_FORCE_CUBLAS, GGML_CUDA_CUBLAS_COMPUTE_TYPE=f32: Q8_0 weights dequantized to F32 per product',
   },

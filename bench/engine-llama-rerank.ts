@@ -50,6 +50,8 @@ await runChild(workloads, async () => {
       contextSize: i.contextSize, batchSize: i.batchSize, ubatchSize: i.ubatchSize, maxLength: i.maxLength,
       sharePrefix: !spec.ceiling && spec.config?.load?.sharePrefix !== false, env: spec.config ? configEnv(spec.config) : undefined,
       kind: i.kind, description: i.description,
+      // the type in effect: llama.cpp's description ends with the loaded weights' type
+      weights: i.weightsConvertedAtLoad ? 'BF16, converted at load' : i.description.split(' ').pop(),
     },
   };
 });

@@ -47,12 +47,12 @@ export function markdown(r: BenchReport): string {
         ms(w.p50Ms), ms(w.p95Ms), w.requests, w.pairs, otherLoad(w)]));
     }
   }
-  out.push('', row(['engine', 'threads', 'backend', 'context', 'flash attention', 'load s', 'warm-up s', 'peak RSS MB', 'error']),
-    row(Array(9).fill('---')));
+  out.push('', row(['engine', 'threads', 'backend', 'context', 'flash attention', 'weights', 'load s', 'warm-up s', 'peak RSS MB', 'error']),
+    row(Array(10).fill('---')));
   for (const e of r.engines) {
     const s = e.settings;
     out.push(row([e.label, String(s.threads ?? '–'), String(s.backend ?? '–'), String(s.contextSize ?? '–'),
-      String(s.flashAttention ?? '–'), f(e.loadMs / 1000), f(e.warmupMs / 1000), e.peakRssMB, e.error ?? '']));
+      String(s.flashAttention ?? '–'), String(s.weights ?? '–'), f(e.loadMs / 1000), f(e.warmupMs / 1000), e.peakRssMB, e.error ?? '']));
   }
   for (const section of [baselineTable(r), decodeTable(r), configTable(r)]) if (section.length) out.push('', ...section);
   if (r.notes.length) out.push('', ...r.notes.map((n) => `- ${n}`));

@@ -26,6 +26,7 @@ const load = (reuseGraphs: boolean) =>
   nativeModule().loadModel({
     path, gpu, gpuLayers: gpu === 'cpu' ? 0 : undefined, maxLength: 8192, batchSize: 2048, ubatchSize: 2048, maxSequences: 64,
     flashAttention: 'auto', kvType: 'f16', pack: true, contexts, reuseGraphs,
+    weights: 'auto', // as a user's load: on CUDA a Q8_0 file's weights converted to BF16
   });
 const models: Record<'default' | 'reuseGraphs', NativeReranker> = { default: await load(false), reuseGraphs: await load(true) };
 if (!models.reuseGraphs.info().reuseGraphs) throw new Error('reuseGraphs is not in effect with these options');

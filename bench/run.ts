@@ -94,7 +94,8 @@ async function timeAll(workloads: Workload[], contenders: Contender[], ceiling: 
 
 mkdirSync(resultsDir, { recursive: true });
 console.error(`workloads ${opts.workloads.join(',')}${opts.quick ? ' (--quick)' : ''}: building the texts…`);
-const tokenizer = await Reranker.load({ model, gpu: opts.backend, threads: opts.threads });
+// for its tokens and the file's description: the weights as stored (no conversion at load)
+const tokenizer = await Reranker.load({ model, gpu: opts.backend, threads: opts.threads, weights: 'stored' });
 const { description, kind } = tokenizer.info;
 const workloads = await buildWorkloads(opts.suite, opts.workloads, opts.quick, async (t) => (await tokenizer.tokenize(t)).length);
 if (opts.tokensFile) {

@@ -36,8 +36,9 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
   const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
   const path = await modelWithWeights(valid.model, valid.weights);
+  let loaded: NativeReranker;
   try {
-    return await addon.loadModel({
+    loaded = await addon.loadModel({
       path,
       gpu,
       gpuLayers: valid.gpuLayers,
@@ -59,8 +60,15 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       reuseGraphs: valid.reuseGraphs,
       devices,
       hostMemoryBytes: hostMemoryToCheck(),
+      // a copy made for 'bf16' or 'f16' is loaded as stored
+      weights: valid.weights === 'auto' ? 'auto' : 'stored',
     });
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');
   }
+  const { weightsConversionError } = loaded.info();
+  if (weightsConversionError) {
+    process.emitWarning(`llama-rerank: weights 'auto' loaded ${valid.model} as stored: ${weightsConversionError}`, { code: 'LLAMA_RERANK_WEIGHTS' });
+  }
+  return loaded;
 }

@@ -31,6 +31,11 @@ export interface NativeLoadOptions {
   devices?: string[];
   /** Memory this process may still use; a KV cache in host memory must fit it (absent: not checked). */
   hostMemoryBytes?: number;
+  /**
+   * 'stored' (absent) the file's weights; 'auto' a Q8_0 file's converted to BF16 at load, in memory,
+   * when every layer goes to CUDA and they fit; 'bf16' converted whatever the backend (Linux only).
+   */
+  weights?: 'stored' | 'auto' | 'bf16';
 }
 
 /** One request's pairs: they share a query and so their prompt prefix. */

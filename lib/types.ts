@@ -49,7 +49,7 @@ export interface RerankResponse {
 }
 
 export type GpuOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
-export type WeightsOption = 'stored' | 'bf16' | 'f16';
+export type WeightsOption = 'auto' | 'stored' | 'bf16' | 'f16';
 
 export interface LoadOptions {
   /** A GGUF file of Qwen3-Reranker (either llama.cpp's rank conversion or a causal-LM one). */
@@ -82,9 +82,13 @@ export interface LoadOptions {
    */
   isolate?: boolean;
   /**
-   * The weights' type while decoding: 'stored' (default) as the file has them, or 'bf16' / 'f16': a
-   * copy of the file in that type, made once by llama.cpp's quantizer and kept in the model cache
-   * (README "Weights": faster on CPUs with AVX512-BF16 and for cuBLAS on CUDA; twice a Q8_0 file's size).
+   * The weights' type while decoding (README "Weights"): 'auto' (default) a Q8_0 file's weights
+   * converted to BF16 at load, in memory, on Linux, when every layer goes to discrete CUDA GPUs and
+   * they take at most half of their free memory and of the host's (cuBLAS on the tensor cores:
+   * 0.69-0.83x the time on an H200), else as stored;
+   * 'stored' as the file has them; 'bf16' / 'f16' a copy of the file in that type, made once by
+   * llama.cpp's quantizer and kept in the model cache (faster on CPUs with AVX512-BF16; twice a
+   * Q8_0 file's size).
    */
   weights?: WeightsOption;
   /**
@@ -147,6 +151,10 @@ export interface ModelInfo {
   contexts: number;
   /** The load option reuseGraphs, in effect (false where the cache layout or the graph per call rules it out). */
   reuseGraphs: boolean;
+  /** Decoding with BF16 weights converted from the file at load, in memory (the load option weights: 'auto' on CUDA). */
+  weightsConvertedAtLoad: boolean;
+  /** Why weights: 'auto' loaded the file as stored after trying to convert it (also a process warning); absent otherwise. */
+  weightsConversionError?: string;
   /** The KV caches' size in bytes, from contextSize, kvStreams, contexts, kvType and the model's shape. */
   kvCacheBytes: number;
   /** Its share on the CPU: the cells of the layers not offloaded to a GPU (all of them without one). */

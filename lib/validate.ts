@@ -24,7 +24,7 @@ export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
 const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts', 'reuseGraphs']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
-const WEIGHT_OPTIONS: readonly WeightsOption[] = ['stored', 'bf16', 'f16'];
+const WEIGHT_OPTIONS: readonly WeightsOption[] = ['auto', 'stored', 'bf16', 'f16'];
 
 const bad = (field: string, message: string) => new RerankError('INVALID_REQUEST', `${field}: ${message}`, field);
 const badOption = (field: string, message: string) => new RerankError('INVALID_OPTIONS', `${field}: ${message}`, field);
@@ -145,7 +145,7 @@ export function validateTruncateArguments(text: unknown, maxTokens: unknown, opt
 export function validateLoadOptions(input: unknown): ValidLoadOptions {
   if (!isPlainObject(input)) throw new RerankError('INVALID_OPTIONS', 'load options must be an object');
   checkFields(input, LOAD_FIELDS, badOption);
-  const { model, gpu = 'auto', flashAttention = 'auto', kvType = 'f16', weights = 'stored' } = input;
+  const { model, gpu = 'auto', flashAttention = 'auto', kvType = 'f16', weights = 'auto' } = input;
   if (typeof model !== 'string' || model === '') throw badOption('model', 'must be the path of a GGUF file');
   let isFile = false;
   try {

@@ -11,8 +11,11 @@ import { modelCacheDir } from './model-resolve.js';
 import { nativeModule } from './native.js';
 import type { WeightsOption } from './types.js';
 
+/** The weights options that load a copy of the file. */
+type CopyType = Exclude<WeightsOption, 'auto' | 'stored'>;
+
 /** Where the copy of `model` in `type` lives: named after the source's path, size and time, so an edited source gets a new copy. */
-export function weightCopyPath(model: string, type: Exclude<WeightsOption, 'stored'>, cacheDir = modelCacheDir()): string {
+export function weightCopyPath(model: string, type: CopyType, cacheDir = modelCacheDir()): string {
   const source = resolve(model);
   const { size, mtimeMs } = statSync(source);
   const key = createHash('sha256').update(`${source}\0${size}\0${mtimeMs}`).digest('hex').slice(0, 12);
@@ -20,10 +23,10 @@ export function weightCopyPath(model: string, type: Exclude<WeightsOption, 'stor
 }
 
 /** llama.h's llama_ftype of a file whose weights are all of the type (LLAMA_FTYPE_MOSTLY_F16, _BF16). */
-const FILE_TYPE: Record<Exclude<WeightsOption, 'stored'>, number> = { f16: 1, bf16: 32 };
+const FILE_TYPE: Record<CopyType, number> = { f16: 1, bf16: 32 };
 
 /** The file's weights are already of `type` (its header says so): no copy to make. */
-function alreadyOfType(model: string, type: Exclude<WeightsOption, 'stored'>): boolean {
+function alreadyOfType(model: string, type: CopyType): boolean {
   try {
     return nativeModule().modelFileType(model) === FILE_TYPE[type];
   } catch {
@@ -35,11 +38,12 @@ function alreadyOfType(model: string, type: Exclude<WeightsOption, 'stored'>): b
 const inFlight = new Map<string, Promise<string>>();
 
 /**
- * The file to load for `weights`: the model itself ('stored'), else its copy in that type, made
+ * The file to load for `weights`: the model itself ('stored'; 'auto', which the native load converts
+ * in memory or not at all), else its copy in that type, made
  * first when missing. Rejects with RerankError (MODEL_LOAD_FAILED, field 'weights').
  */
 export async function modelWithWeights(model: string, weights: WeightsOption, cacheDir = modelCacheDir()): Promise<string> {
-  if (weights === 'stored' || alreadyOfType(model, weights)) return model;
+  if (weights === 'stored' || weights === 'auto' || alreadyOfType(model, weights)) return model;
   let dest: string;
   try {
     dest = weightCopyPath(model, weights, cacheDir);

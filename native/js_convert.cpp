@@ -72,6 +72,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "reuseGraphs", l.reuseGraphs);
   read(o, "devices", l.devices);
   read(o, "hostMemoryBytes", l.hostMemoryBytes);
+  read(o, "weights", l.weights);
   return l;
 }
 
@@ -151,6 +152,8 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("kvStreams", i.kvStreams);
   o.Set("contexts", i.contexts);
   o.Set("reuseGraphs", i.reuseGraphs);
+  o.Set("weightsConvertedAtLoad", i.weightsConvertedAtLoad);
+  if (!i.weightsConversionError.empty()) o.Set("weightsConversionError", i.weightsConversionError);
   o.Set("kvCacheBytes", static_cast<double>(i.kvCacheBytes));
   o.Set("kvCacheCpuBytes", static_cast<double>(i.kvCacheCpuBytes));
   return o;

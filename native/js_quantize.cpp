@@ -6,6 +6,7 @@
 
 #include "js_convert.h"
 #include "model_check.h"
+#include "model_quantize.h"
 
 namespace rerank {
 namespace {
@@ -15,9 +16,7 @@ struct NamedType {
   llama_ftype ftype;
 };
 
-// "pure": every 2-D weight gets the named type (llama.cpp's mixes would keep some at a higher
-// precision, and the tests want the named type's kernels). A row too narrow for the type's block
-// still falls back to another type inside llama.cpp.
+// Each is written "pure" (quantizeModelFile): every 2-D weight in the named type.
 const NamedType kTypes[] = {
     {"F32", LLAMA_FTYPE_ALL_F32},    {"F16", LLAMA_FTYPE_MOSTLY_F16},      {"BF16", LLAMA_FTYPE_MOSTLY_BF16},
     {"Q8_0", LLAMA_FTYPE_MOSTLY_Q8_0}, {"Q4_K", LLAMA_FTYPE_MOSTLY_Q4_K_M},
@@ -37,17 +36,9 @@ class QuantizeWorker : public Napi::AsyncWorker {
       // The quantizer loads the header as llama.cpp does, so the values that make llama.cpp abort
       // the process must be refused first, as a load refuses them.
       checkModelFile(src_);
+      quantizeModelFile(src_, dst_, ftype_, 0);  // 0: a thread per core
     } catch (const std::exception& e) {
       SetError(e.what());
-      return;
-    }
-    llama_model_quantize_params params = llama_model_quantize_default_params();
-    params.ftype = ftype_;
-    params.pure = true;
-    // A quantized source is dequantized first: the F16/BF16 copies of the benchmarks' Q8_0 model.
-    params.allow_requantize = true;
-    if (llama_model_quantize(src_.c_str(), dst_.c_str(), &params) != 0) {
-      SetError("llama_model_quantize failed on " + src_ + " (see the llama.cpp error above)");
     }
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }

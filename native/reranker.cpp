@@ -12,6 +12,7 @@
 #include "model_check.h"
 #include "pair_decoder.h"
 #include "stream_decoder.h"
+#include "weights_at_load.h"
 
 namespace rerank {
 namespace {
@@ -33,9 +34,83 @@ std::vector<uint64_t> freeMemory(const std::vector<ggml_backend_dev_t>& devices)
   return out;
 }
 
+uint64_t sum(const std::vector<uint64_t>& v) {
+  uint64_t total = 0;
+  for (uint64_t x : v) total += x;
+  return total;
+}
+
+// weights: 'auto': whether this load converts the file to BF16 (weights_at_load.h). `gpus`: the
+// devices the layers go to, for a GPU backend named in the options.
+bool autoConverts(const LoadOptions& o, const std::vector<ggml_backend_dev_t>& gpus) {
+  AutoWeightsFacts facts;
+  facts.inMemoryFiles = WeightsInMemory::supported();
+  facts.discreteCudaDevices = o.gpu == "cuda" && !gpus.empty() && std::all_of(gpus.begin(), gpus.end(), [](ggml_backend_dev_t d) {
+    return ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_GPU;
+  });
+  if (!facts.inMemoryFiles || !facts.discreteCudaDevices) return false;
+  const ConvertibleFile file = describeForConversion(o.path);
+  facts.gpuLayers = o.gpuLayers;
+  facts.layers = file.layers;
+  facts.fileType = file.fileType;
+  facts.convertedBytes = file.bf16Bytes;
+  facts.deviceFreeBytes = sum(freeMemory(gpus));
+  facts.hostMemoryBytes = o.hostMemoryBytes;
+  return convertsAtLoad(facts);
+}
+
 std::runtime_error loadError(const std::string& what) {
   const std::string why = takeLastLlamaError();
   return std::runtime_error(why.empty() ? what : what + ": " + why);
+}
+
+// The model as the load option weights has it: converted to BF16 in memory first (weights:
+// 'bf16', or 'auto' when autoConverts), else the file as stored.
+struct LoadedModel {
+  ModelPtr model;
+  ScoreHead head;
+  bool convertedAtLoad = false;
+  std::string conversionError;  // why 'auto' loaded the file as stored after trying
+};
+
+LoadedModel loadModelFile(const LoadOptions& o, const llama_model_params& mp, const std::vector<ggml_backend_dev_t>& gpus,
+                          int32_t threads) {
+  LoadedModel out;
+  bool convert = o.weights == "bf16";
+  if (o.weights == "auto") {
+    try {
+      convert = autoConverts(o, gpus);
+    } catch (const std::exception& e) {
+      out.conversionError = e.what();  // loaded as stored, below
+    }
+  }
+  if (convert) {
+    try {
+      const std::unique_ptr<WeightsInMemory> converted = WeightsInMemory::convert(o.path, threads);
+      llama_model_params inMemory = mp;
+      // Read, not mapped: a mapping would keep the in-memory file alive as long as the model. The
+      // tensors llama.cpp keeps on the CPU go to a plain buffer, as a mapped file's do (the layout
+      // the BF16 copy was measured in), not to the GPU's pinned host memory.
+      inMemory.load_mode = LLAMA_LOAD_MODE_NONE;
+      inMemory.no_host = true;
+      clearLastLlamaError();
+      out.model.reset(llama_model_load_from_file(converted->path().c_str(), inMemory));
+      if (!out.model) throw loadError("failed to load the BF16 conversion of " + o.path);
+      out.head = ScoreHead::detect(out.model.get(), converted->path());  // its head rounded as the copy's
+      out.convertedAtLoad = true;
+      return out;
+    } catch (const std::exception& e) {
+      out.model.reset();
+      // 'auto' is a speed-up, not what the user asked for: the file still loads, as stored.
+      if (o.weights != "auto") throw;
+      out.conversionError = e.what();
+    }
+  }
+  clearLastLlamaError();
+  out.model.reset(llama_model_load_from_file(o.path.c_str(), mp));
+  if (!out.model) throw loadError("failed to load " + o.path);
+  out.head = ScoreHead::detect(out.model.get(), o.path);
+  return out;
 }
 
 }  // namespace
@@ -47,6 +122,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
 
   // The device list stays alive until the model is loaded; llama.cpp copies it.
   std::vector<ggml_backend_dev_t> devices;
+  std::vector<ggml_backend_dev_t> gpus;  // a GPU backend's named in the options
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = o.gpuLayers < 0 ? 999 : o.gpuLayers;
   if (o.gpu == "cpu") {
@@ -54,22 +130,24 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     mp.devices = devices.data();
     mp.n_gpu_layers = 0;
   } else if (o.gpu != "auto") {
-    devices = o.devices.empty() ? gpuDevicesOf(o.gpu) : gpuDevicesNamed(o.gpu, o.devices);
-    if (devices.empty()) throw std::runtime_error("no " + o.gpu + " device found");
+    gpus = o.devices.empty() ? gpuDevicesOf(o.gpu) : gpuDevicesNamed(o.gpu, o.devices);
+    if (gpus.empty()) throw std::runtime_error("no " + o.gpu + " device found");
+    devices = gpus;
     devices.push_back(nullptr);
     mp.devices = devices.data();
   }
   checkModelFile(o.path);
-  clearLastLlamaError();
-  r->model_.reset(llama_model_load_from_file(o.path.c_str(), mp));
-  if (!r->model_) throw loadError("failed to load " + o.path);
+  if (o.weights != "stored" && o.weights != "auto" && o.weights != "bf16") {
+    throw std::runtime_error("weights must be stored, auto or bf16, not " + o.weights);
+  }
+  const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  LoadedModel loaded = loadModelFile(o, mp, gpus, threads);
+  r->model_ = std::move(loaded.model);
+  r->head_ = loaded.head;
 
   const LayerPlacement placed = placeLayers(r->model_.get(), mp);
   const int32_t layers = llama_model_n_layer(r->model_.get());
 
-  r->head_ = ScoreHead::detect(r->model_.get(), o.path);
-
-  const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   // 0: automatic, several only with every layer on CUDA devices (then as many as fit, below)
   const bool allOnCuda = placed.layersOnCpu == 0 && !placed.integrated && !placed.devices.empty() &&
                          std::string(ggml_backend_reg_name(ggml_backend_dev_backend_reg(placed.devices[0]))) == "CUDA";
@@ -179,6 +257,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.kvStreams = streams;
   info.contexts = contexts;
   info.reuseGraphs = steadyCalls;
+  info.weightsConvertedAtLoad = loaded.convertedAtLoad;
+  info.weightsConversionError = loaded.conversionError;
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";

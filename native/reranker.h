@@ -52,8 +52,12 @@ struct LoadOptions {
   // With a GPU backend: the devices to load onto by name (those that passed their probe); empty: all of it
   std::vector<std::string> devices;
   // Memory the process may still use, in bytes (0: unknown): the KV cache's share in host memory
-  // must fit it (kv_memory.h).
+  // must fit it (kv_memory.h), and weights: 'auto' converts only what fits half of it.
   uint64_t hostMemoryBytes = 0;
+  // stored: the file's weights as they are; auto: a Q8_0 file's converted to BF16 at load, in memory,
+  // when every layer goes to CUDA and they fit (weights_at_load.h); bf16: converted whatever the
+  // backend (Linux), for tests and benchmarks.
+  std::string weights = "stored";
 };
 
 struct Group {
@@ -116,6 +120,8 @@ struct ModelInfo {
   uint32_t kvStreams = 0;
   uint32_t contexts = 1;
   bool reuseGraphs = false;  // in effect: asked for, and possible with this layout
+  bool weightsConvertedAtLoad = false;  // decoding with BF16 weights made from the file at load
+  std::string weightsConversionError;   // why weights: 'auto' loaded the file as stored after trying
   uint64_t kvCacheBytes = 0;  // all the contexts' caches
   uint64_t kvCacheCpuBytes = 0;  // the share of the layers not offloaded to a GPU
 };

@@ -186,7 +186,7 @@ describe('llama-rerank pull, and model names in the command line', () => {
     expect(JSON.parse(ranked.stdout).results).toHaveLength(2);
     expect(readdirSync(join(cache, 'converted'))).toEqual([basename(copy)]);
     expect(statSync(copy).mtimeMs).toBe(made); // found, not made again
-    for (const mistake of [['pull', 'qwen3-reranker-0.6b', '--weights', 'q4'], ['pull', '--weights', 'bf16']]) {
+    for (const mistake of [['pull', 'qwen3-reranker-0.6b', '--weights', 'q4'], ['pull', '--weights', 'bf16'], ['pull', 'qwen/qwen3-reranker-0.6b', '--weights', 'auto']]) {
       const res = await run(mistake, { env });
       expect(res.code, mistake.join(' ')).toBe(2);
       expect(res.stderr).toContain('--weights');

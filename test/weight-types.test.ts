@@ -35,7 +35,7 @@ function tolerance(type: Exclude<WeightType, 'F32'>, maxGap: number): number {
 }
 
 // Exact attention and an F32 KV cache: the only difference left between the files is their weights.
-const options = { flashAttention: 'off', kvType: 'f32', threads: 2 } as const;
+const options = { gpu: 'cpu', flashAttention: 'off', kvType: 'f32', threads: 2 } as const;
 
 describe('weight types on the CPU', () => {
   // 256 wide: Q4_K's super-blocks fit its rows (the tiny model's 64 would fall back to Q5_0).
@@ -72,7 +72,7 @@ describe('weight types on the CPU', () => {
   // to 8 bits, the copy's to BF16: the two differ by both roundings.
   it("weights: 'bf16' on a Q8_0 file (dequantized, then rounded to BF16) agrees with the Q8_0 file within both roundings", async () => {
     const q8 = await withWeightType(f32, 'Q8_0');
-    const stored = await Reranker.load({ model: q8, ...options });
+    const stored = await Reranker.load({ model: q8, weights: 'stored', ...options });
     const q8Scores = scoresByIndex(await stored.rerank(exampleRequest()));
     stored.dispose();
     const cache = mkdtempSync(join(tmpdir(), 'llama-rerank-weights-')); // not the user's model cache

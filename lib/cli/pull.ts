@@ -26,6 +26,7 @@ function list(): Promise<void> {
 export async function pull(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { weights: { type: 'string' } });
   const { weights = 'stored' } = loadOptions({ weights: values.weights }); // checked as rank and serve check it
+  if (values.weights === 'auto' || values.weights === 'stored') throw new UsageError('--weights of pull makes a copy: bf16 or f16');
   if (positionals.length === 0) {
     if (values.weights !== undefined) throw new UsageError('--weights needs a model NAME');
     return list();

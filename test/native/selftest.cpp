@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "document_pairs.h"
 #include "kv_memory.h"
 #include "reranker.h"
+#include "model_quantize.h"
+#include "weights_at_load.h"
 
 using rerank::Group;
 using rerank::LoadOptions;
@@ -146,6 +150,76 @@ static int checkPlanParts() {
   return failures;
 }
 
+// weights: 'auto' converts a Q8_0 file with every layer on discrete CUDA devices when the BF16
+// weights fit half of the devices' free memory and half of the host's; the size it judges by is the
+// BF16 file's, and a model converted in memory loads and scores (under ASan: no leak, no overrun).
+static int checkWeightsAtLoad(const char* path) {
+  int failures = 0;
+  rerank::AutoWeightsFacts f;
+  f.inMemoryFiles = true;
+  f.discreteCudaDevices = true;
+  f.gpuLayers = -1;
+  f.layers = 28;
+  f.fileType = LLAMA_FTYPE_MOSTLY_Q8_0;
+  f.convertedBytes = 1000;
+  f.deviceFreeBytes = 2000;
+  f.hostMemoryBytes = 0;
+  failures += check(rerank::convertsAtLoad(f), "auto weights: a Q8_0 file on CUDA that fits is converted");
+  auto with = [&](auto change) {
+    rerank::AutoWeightsFacts g = f;
+    change(g);
+    return rerank::convertsAtLoad(g);
+  };
+  failures += check(!with([](auto& g) { g.deviceFreeBytes = 1999; }), "auto weights: over half the free GPU memory: not converted");
+  failures += check(with([](auto& g) { g.hostMemoryBytes = 2000; }), "auto weights: half the host memory: converted");
+  failures += check(!with([](auto& g) { g.hostMemoryBytes = 1999; }), "auto weights: over half the host memory: not converted");
+  failures += check(!with([](auto& g) { g.discreteCudaDevices = false; }), "auto weights: not on discrete CUDA devices: not converted");
+  failures += check(!with([](auto& g) { g.gpuLayers = 28; }), "auto weights: the output layer on the CPU: not converted");
+  failures += check(with([](auto& g) { g.gpuLayers = 29; }), "auto weights: every layer and the output one offloaded: converted");
+  failures += check(!with([](auto& g) { g.inMemoryFiles = false; }), "auto weights: no in-memory files: not converted");
+  failures += check(!with([](auto& g) { g.fileType = LLAMA_FTYPE_MOSTLY_Q4_K_M; }), "auto weights: a Q4_K file: not converted");
+  failures += check(!with([](auto& g) { g.fileType = LLAMA_FTYPE_MOSTLY_BF16; }), "auto weights: a BF16 file: not converted");
+
+  // The estimate against the file the quantizer writes, from the tiny F32 model: within 1%.
+  const rerank::ConvertibleFile file = rerank::describeForConversion(path);
+  failures += check(file.fileType == LLAMA_FTYPE_ALL_F32 && file.layers == 2, "the tiny model's header: F32, 2 blocks");
+  const std::string copy = (std::filesystem::temp_directory_path() / ("rerank-selftest-bf16-" + std::to_string(getpid()) + ".gguf")).string();
+  double written = 0;
+  try {
+    rerank::quantizeModelFile(path, copy, LLAMA_FTYPE_MOSTLY_BF16, 2);
+    written = static_cast<double>(std::filesystem::file_size(copy));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
+  std::filesystem::remove(copy);
+  const double estimated = static_cast<double>(file.bf16Bytes);
+  failures += check(written > 0 && std::abs(estimated - written) <= written / 100, "the BF16 file's size as estimated, within 1%");
+  std::printf("BF16 copy of the tiny model: %.0f bytes written, %.0f estimated\n", written, estimated);
+
+  LoadOptions o = cpuOptions(path, 256, 64);
+  o.weights = "bf16";
+  auto r = Reranker::load(o);
+  failures += check(r->info().weightsConvertedAtLoad && r->info().description.find("BF16") != std::string::npos,
+                    "a model converted to BF16 at load");
+  Group g;
+  g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+  g.query = "What is the capital of France?";
+  g.maxLength = 256;
+  g.documents = {"Paris", "Berlin"};
+  std::vector<Group> groups{g};
+  const auto res = r->score(groups).groups;
+  failures += check(res[0].error.empty() && res[0].scores.size() == 2, "a model converted at load scores");
+  o.weights = "f16";
+  bool refused = false;
+  try {
+    Reranker::load(o);
+  } catch (const std::runtime_error&) {
+    refused = true;
+  }
+  failures += check(refused, "a weights value the native load does not know is refused");
+  return failures;
+}
+
 // How many more contexts an automatic load adds: what the device's free memory holds beyond the reserve.
 static int checkContextsThatFit() {
   int failures = 0;
@@ -236,7 +310,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit() + checkReuseGraphs(argv[2]);
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
+                 checkWeightsAtLoad(argv[2]);
   for (int round = 0; round < 4; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams; and

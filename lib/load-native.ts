@@ -36,9 +36,8 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   // A CPU gains nothing from larger batches (measured: bench/); a GPU needs them to be busy.
   const batchSize = valid.batchSize ?? (onGpu ? GPU_BATCH : CPU_BATCH);
   const path = await modelWithWeights(valid.model, valid.weights);
-  let loaded: NativeReranker;
   try {
-    loaded = await addon.loadModel({
+    return await addon.loadModel({
       path,
       gpu,
       gpuLayers: valid.gpuLayers,
@@ -66,9 +65,4 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');
   }
-  const { weightsConversionError } = loaded.info();
-  if (weightsConversionError) {
-    process.emitWarning(`llama-rerank: weights 'auto' loaded ${valid.model} as stored: ${weightsConversionError}`, { code: 'LLAMA_RERANK_WEIGHTS' });
-  }
-  return loaded;
 }

@@ -56,9 +56,14 @@ export class Reranker implements AsyncDisposable {
    */
   static async load(options: LoadOptions): Promise<Reranker> {
     const valid = validateLoadOptions(options);
-    if (!valid.isolate) return new Reranker(await loadNative(valid), valid);
-    const children = await ChildSupervisor.start(valid);
-    return new Reranker(children.live(), valid, children);
+    const loaded = valid.isolate ? await ChildSupervisor.start(valid) : undefined;
+    const reranker = new Reranker(loaded ? loaded.live() : await loadNative(valid), valid, loaded);
+    // In this process, whichever process loaded it: weights 'auto' fell back to the stored weights.
+    const { weightsConversionError } = reranker.info;
+    if (weightsConversionError) {
+      process.emitWarning(`llama-rerank: weights 'auto' loaded ${valid.model} as stored: ${weightsConversionError}`, { code: 'LLAMA_RERANK_WEIGHTS' });
+    }
+    return reranker;
   }
 
   get info(): ModelInfo {

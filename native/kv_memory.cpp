@@ -35,12 +35,18 @@ std::string KvLayout::describe() const {
          (bytesPerValue == 4 ? "f32" : "f16");
 }
 
-KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggml_type type) {
+KvLayout kvLayoutOf(int32_t layers, uint64_t valuesPerCell, uint32_t nCtx, uint32_t streams, ggml_type type) {
   KvLayout kv;
   // llama_context pads n_ctx, then each stream's share of it (llama-context.cpp, n_ctx_seq)
   kv.streams = streams == 0 ? 1 : streams;
   kv.cellsPerStream = streams == 0 ? pad(nCtx) : pad(pad(nCtx) / streams);
-  kv.layers = llama_model_n_layer(model);
+  kv.layers = layers;
+  kv.valuesPerCell = valuesPerCell;
+  kv.bytesPerValue = type == GGML_TYPE_F32 ? 4 : 2;
+  return kv;
+}
+
+KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggml_type type) {
   // Head sizes as llama.cpp reads them: <arch>.attention.key_length / value_length, else n_embd / n_head
   const std::string arch = metaString(model, "general.architecture");
   const int64_t heads = llama_model_n_head(model);
@@ -49,9 +55,8 @@ KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggm
   int64_t v = metaInt(model, arch + ".attention.value_length");
   if (k <= 0) k = fallback;
   if (v <= 0) v = fallback;
-  kv.valuesPerCell = static_cast<uint64_t>(llama_model_n_head_kv(model)) * static_cast<uint64_t>(k + v);
-  kv.bytesPerValue = type == GGML_TYPE_F32 ? 4 : 2;
-  return kv;
+  return kvLayoutOf(llama_model_n_layer(model), static_cast<uint64_t>(llama_model_n_head_kv(model)) * static_cast<uint64_t>(k + v), nCtx,
+                    streams, type);
 }
 
 uint32_t contextsThatFit(uint64_t freeBytes, uint64_t perContext, uint64_t reserveBytes, uint32_t wanted) {

@@ -28,6 +28,8 @@ struct KvLayout {
 // The cache a context of nCtx cells gets, as llama.cpp sizes it (llama_kv_cache): one unified
 // stream when streams is 0, else that many streams sharing nCtx.
 KvLayout kvLayout(const llama_model* model, uint32_t nCtx, uint32_t streams, ggml_type type);
+// The same from the model's shape: its blocks and the K and V values of a cell in one of them.
+KvLayout kvLayoutOf(int32_t layers, uint64_t valuesPerCell, uint32_t nCtx, uint32_t streams, ggml_type type);
 
 // How many more contexts fit a device with `freeBytes` free when each takes `perContext` and
 // `reserveBytes` must stay free (for the buffers a decode grows: ggml's CUDA pool); at most `wanted`.

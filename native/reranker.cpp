@@ -40,9 +40,40 @@ uint64_t sum(const std::vector<uint64_t>& v) {
   return total;
 }
 
+// The cells of a context's cache, from the load options alone.
+struct CacheCells {
+  uint32_t batch = 0;
+  uint32_t streams = 0;        // 0: one unified cache
+  uint32_t prefixReserve = 0;  // unified: the packed groups' prefixes
+  uint32_t headReserve = 0;    // unified: the kept instruction head
+  uint32_t nCtx = 0;
+};
+
+CacheCells cacheCells(const LoadOptions& o, uint32_t headReserve) {
+  CacheCells c;
+  c.batch = std::max<uint32_t>(o.batchSize, 32);
+  // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
+  c.streams = std::min<uint32_t>(o.kvStreams, std::min<uint32_t>(256, c.batch));
+  if (c.streams == 0) {
+    // One unified cache, the pairs sharing the prefix cells of their request: room for the longest
+    // pair plus one full batch of other pairs, when groups are packed together for the prefixes of
+    // those decoded at once, and for the instruction head kept from call to call, with a sequence
+    // of its own (see PairDecoder).
+    c.prefixReserve = o.pack ? std::min<uint32_t>(c.batch, 1024) : 0;
+    c.headReserve = o.keepHead ? headReserve : 0;
+    c.nCtx = o.maxLength + c.batch + c.prefixReserve + c.headReserve;
+  } else {
+    // A stream per pair (see StreamDecoder): each holds the longest pair and a call's padding (a
+    // wave of two streams or more pads under batch/2 a stream).
+    c.nCtx = c.streams * (o.maxLength + c.batch / 2);
+  }
+  return c;
+}
+
 // weights: 'auto': whether this load converts the file to BF16 (weights_at_load.h). `gpus`: the
-// devices the layers go to, for a GPU backend named in the options.
-bool autoConverts(const LoadOptions& o, const std::vector<ggml_backend_dev_t>& gpus) {
+// devices the layers go to, for a GPU backend named in the options; `contextReserve`: what a
+// context's compute buffers may take beyond its cache.
+bool autoConverts(const LoadOptions& o, const std::vector<ggml_backend_dev_t>& gpus, const CacheCells& cells, uint64_t contextReserve) {
   AutoWeightsFacts facts;
   facts.inMemoryFiles = WeightsInMemory::supported();
   facts.discreteCudaDevices = o.gpu == "cuda" && !gpus.empty() && std::all_of(gpus.begin(), gpus.end(), [](ggml_backend_dev_t d) {
@@ -52,8 +83,11 @@ bool autoConverts(const LoadOptions& o, const std::vector<ggml_backend_dev_t>& g
   const ConvertibleFile file = describeForConversion(o.path);
   facts.gpuLayers = o.gpuLayers;
   facts.layers = file.layers;
+  facts.qwen3 = file.architecture == "qwen3";
   facts.fileType = file.fileType;
   facts.convertedBytes = file.bf16Bytes;
+  const ggml_type kvType = o.kvType == "f32" ? GGML_TYPE_F32 : GGML_TYPE_F16;
+  facts.contextBytes = kvLayoutOf(static_cast<int32_t>(file.layers), file.kvValuesPerCell, cells.nCtx, cells.streams, kvType).bytes() + contextReserve;
   facts.deviceFreeBytes = sum(freeMemory(gpus));
   facts.hostMemoryBytes = o.hostMemoryBytes;
   return convertsAtLoad(facts);
@@ -74,19 +108,20 @@ struct LoadedModel {
 };
 
 LoadedModel loadModelFile(const LoadOptions& o, const llama_model_params& mp, const std::vector<ggml_backend_dev_t>& gpus,
-                          int32_t threads) {
+                          const CacheCells& cells, uint64_t contextReserve, int32_t threads) {
   LoadedModel out;
   bool convert = o.weights == "bf16";
   if (o.weights == "auto") {
     try {
-      convert = autoConverts(o, gpus);
+      convert = autoConverts(o, gpus, cells, contextReserve);
     } catch (const std::exception& e) {
       out.conversionError = e.what();  // loaded as stored, below
     }
   }
+  std::unique_ptr<WeightsInMemory> converted;
   if (convert) {
     try {
-      const std::unique_ptr<WeightsInMemory> converted = WeightsInMemory::convert(o.path, threads);
+      converted = WeightsInMemory::convert(o.path, threads);
       llama_model_params inMemory = mp;
       // Read, not mapped: a mapping would keep the in-memory file alive as long as the model. The
       // tensors llama.cpp keeps on the CPU go to a plain buffer, as a mapped file's do (the layout
@@ -96,15 +131,18 @@ LoadedModel loadModelFile(const LoadOptions& o, const llama_model_params& mp, co
       clearLastLlamaError();
       out.model.reset(llama_model_load_from_file(converted->path().c_str(), inMemory));
       if (!out.model) throw loadError("failed to load the BF16 conversion of " + o.path);
-      out.head = ScoreHead::detect(out.model.get(), converted->path());  // its head rounded as the copy's
-      out.convertedAtLoad = true;
-      return out;
     } catch (const std::exception& e) {
-      out.model.reset();
+      converted.reset();
       // 'auto' is a speed-up, not what the user asked for: the file still loads, as stored.
       if (o.weights != "auto") throw;
       out.conversionError = e.what();
     }
+  }
+  if (out.model) {
+    // Not a reason to fall back: the stored file would be refused alike.
+    out.head = ScoreHead::detect(out.model.get(), converted->path());  // its head rounded as the copy's
+    out.convertedAtLoad = true;
+    return out;
   }
   clearLastLlamaError();
   out.model.reset(llama_model_load_from_file(o.path.c_str(), mp));
@@ -141,7 +179,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     throw std::runtime_error("weights must be stored, auto or bf16, not " + o.weights);
   }
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  LoadedModel loaded = loadModelFile(o, mp, gpus, threads);
+  const CacheCells cells = cacheCells(o, kHeadReserve);
+  LoadedModel loaded = loadModelFile(o, mp, gpus, cells, kContextReserveBytes, threads);
   r->model_ = std::move(loaded.model);
   r->head_ = loaded.head;
 
@@ -155,30 +194,22 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   uint32_t contexts = autoContexts ? (allOnCuda ? kAutoContexts : 1) : std::clamp<uint32_t>(o.contexts, 1, kMaxContexts);
   const bool allOnGpu = placed.layersOnCpu == 0 && !placed.devices.empty();
   r->tokenizeThreads_ = static_cast<unsigned>(std::min(threads, allOnGpu ? kTokenizeThreadsGpu : kTokenizeThreads));
-  const uint32_t batch = std::max<uint32_t>(o.batchSize, 32);
+  const uint32_t batch = cells.batch;
+  const uint32_t streams = cells.streams;
+  const uint32_t prefixReserve = cells.prefixReserve;
   llama_context_params cp = llama_context_default_params();
   cp.n_batch = batch;
-  // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
-  const uint32_t streams = std::min<uint32_t>(o.kvStreams, std::min<uint32_t>(256, batch));
-  uint32_t prefixReserve = 0;
+  cp.n_ctx = cells.nCtx;
   if (streams == 0) {
-    // One unified cache, the pairs sharing the prefix cells of their request: room for the longest
-    // pair plus one full batch of other pairs, when groups are packed together for the prefixes of
-    // those decoded at once, and for the instruction head kept from call to call, with a sequence
-    // of its own (see PairDecoder).
-    prefixReserve = o.pack ? std::min<uint32_t>(batch, 1024) : 0;
-    r->headReserve_ = o.keepHead ? kHeadReserve : 0;
+    r->headReserve_ = cells.headReserve;
     cp.kv_unified = true;
-    cp.n_ctx = o.maxLength + batch + prefixReserve + r->headReserve_;
     cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
     cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 3, std::min<uint32_t>(256, batch));
   } else {
-    // A stream per pair (see StreamDecoder): each holds the longest pair and a call's padding (a
-    // wave of two streams or more pads under batch/2 a stream). A call of a wave is one graph:
-    // llama.cpp splits a batch over several streams into equal parts per stream only, so a smaller
-    // graph would cut it into more, smaller ones.
+    // A stream per pair (see StreamDecoder). A call of a wave is one graph: llama.cpp splits a batch
+    // over several streams into equal parts per stream only, so a smaller graph would cut it into
+    // more, smaller ones.
     cp.kv_unified = false;
-    cp.n_ctx = streams * (o.maxLength + batch / 2);
     cp.n_ubatch = batch;
     cp.n_seq_max = streams;
   }

@@ -45,8 +45,8 @@ int64_t unsignedValue(const gguf_context* g, const std::string& key) {
 bool convertsAtLoad(const AutoWeightsFacts& f) {
   const bool everyLayer = f.gpuLayers < 0 || static_cast<uint32_t>(f.gpuLayers) > f.layers;
   if (!f.inMemoryFiles || !f.discreteCudaDevices || !everyLayer) return false;
-  if (f.fileType != LLAMA_FTYPE_MOSTLY_Q8_0 || f.convertedBytes == 0) return false;
-  if (f.convertedBytes > f.deviceFreeBytes / 2) return false;
+  if (!f.qwen3 || f.fileType != LLAMA_FTYPE_MOSTLY_Q8_0 || f.convertedBytes == 0) return false;
+  if (f.convertedBytes > f.deviceFreeBytes / 2 || f.convertedBytes + f.contextBytes > f.deviceFreeBytes) return false;
   return f.hostMemoryBytes == 0 || f.convertedBytes <= f.hostMemoryBytes / 2;
 }
 
@@ -60,8 +60,17 @@ ConvertibleFile describeForConversion(const std::string& path) {
   file.fileType = static_cast<int32_t>(unsignedValue(gguf.get(), "general.file_type"));
   const int64_t arch = gguf_find_key(gguf.get(), "general.architecture");
   if (arch >= 0 && gguf_get_kv_type(gguf.get(), arch) == GGUF_TYPE_STRING) {
-    const int64_t blocks = unsignedValue(gguf.get(), std::string(gguf_get_val_str(gguf.get(), arch)) + ".block_count");
+    file.architecture = gguf_get_val_str(gguf.get(), arch);
+    const auto value = [&](const char* key) { return unsignedValue(gguf.get(), file.architecture + "." + key); };
+    const int64_t blocks = value("block_count");
     file.layers = blocks > 0 ? static_cast<uint32_t>(blocks) : 0;
+    // Head sizes as llama.cpp reads them (kv_memory.cpp): key_length / value_length, else n_embd / n_head
+    const int64_t heads = value("attention.head_count");
+    const int64_t fallback = heads > 0 ? value("embedding_length") / heads : 0;
+    const int64_t k = value("attention.key_length") > 0 ? value("attention.key_length") : fallback;
+    const int64_t v = value("attention.value_length") > 0 ? value("attention.value_length") : fallback;
+    const int64_t kvHeads = value("attention.head_count_kv") > 0 ? value("attention.head_count_kv") : heads;
+    file.kvValuesPerCell = kvHeads > 0 && k > 0 && v > 0 ? static_cast<uint64_t>(kvHeads * (k + v)) : 0;
   }
   file.bf16Bytes = gguf_get_meta_size(gguf.get());
   for (ggml_tensor* t = ggml_get_first_tensor(meta); t != nullptr; t = ggml_get_next_tensor(meta, t)) {

@@ -23,24 +23,29 @@ struct AutoWeightsFacts {
   bool discreteCudaDevices = false;  // the layers go to CUDA devices, none of them integrated
   int32_t gpuLayers = -1;         // the load option: -1 every layer
   uint32_t layers = 0;            // the model's blocks
+  bool qwen3 = false;             // the header's architecture: others are refused after loading
   int32_t fileType = -1;          // the header's general.file_type (a llama_ftype)
   uint64_t convertedBytes = 0;    // the BF16 file's size
+  uint64_t contextBytes = 0;      // one context's KV cache and a reserve for its compute buffers
   uint64_t deviceFreeBytes = 0;   // free memory of the devices the layers go to, together
   uint64_t hostMemoryBytes = 0;   // memory the process may still use; 0: unknown
 };
 
-// 'auto' converts a Q8_0 file (the measured case; a file of another type stays as it is) whose
-// every layer goes to discrete CUDA devices (llama.cpp counts the output layer too: more gpuLayers
-// than blocks), when the BF16 weights take at most half of those devices' free memory (the rest for
-// the contexts' caches and compute buffers, as with the stored weights) and at most half of the host
-// memory the process may still use (the in-memory file holds them during the load).
+// 'auto' converts a Qwen3 Q8_0 file (the measured case; a file of another type stays as it is)
+// whose every layer goes to discrete CUDA devices (llama.cpp counts the output layer too: more
+// gpuLayers than blocks), when the BF16 weights take at most half of those devices' free memory and
+// leave room for a context (a load whose first context does not fit fails; the stored weights might
+// have left it room), and take at most half of the host memory the process may still use (the
+// in-memory file holds them during the load).
 bool convertsAtLoad(const AutoWeightsFacts& facts);
 
-// From the file's header: its type, blocks and a BF16 copy's size (each weight the quantizer
+// From the file's header: its architecture, type, blocks, cache shape and a BF16 copy's size (each weight the quantizer
 // converts at 2 bytes an element: 2-D or more, named "...weight", not a norm; the rest as stored).
 struct ConvertibleFile {
+  std::string architecture;
   int32_t fileType = -1;
   uint32_t layers = 0;
+  uint64_t kvValuesPerCell = 0;  // K and V values of a cell in one layer (kv_memory.h)
   uint64_t bf16Bytes = 0;
 };
 // Throws std::runtime_error when the file is no GGUF.

@@ -3,7 +3,7 @@
 // on the CPU: the same conversion, whose model must be the one llama.cpp's quantizer writes to disk
 // (the same scores, bit for bit), with no file written and no memory kept once loaded.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import { type NativeLoadOptions, nativeModule } from '../lib/native.js';
 import { withWeightType } from '../test-models/weight-types.js';
@@ -62,6 +62,17 @@ describe.runIf(process.platform === 'linux')('weights converted to BF16 at load'
       const stored = await nativeScores(native(q8, 'stored'));
       expect(stored.description).toMatch(/Q8_0/);
       expect(stored.scores).not.toEqual(converted.scores);
+    }
+  });
+
+  it("the library asks the native load for 'auto' by default, and for the stored weights with 'stored'", async () => {
+    const q8 = await withWeightType(tinyModel('rank'), 'Q8_0');
+    const loadModel = vi.spyOn(nativeModule(), 'loadModel');
+    try {
+      for (const weights of [undefined, 'auto', 'stored'] as const) (await Reranker.load({ model: q8, gpu: 'cpu', weights })).dispose();
+      expect(loadModel.mock.calls.map(([o]) => o.weights)).toEqual(['auto', 'auto', 'stored']);
+    } finally {
+      loadModel.mockRestore();
     }
   });
 

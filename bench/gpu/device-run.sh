@@ -71,7 +71,7 @@ if [ "$BACKEND" = cuda ] && ! loads_cuda "${LLAMA_RERANK_BACKEND_PATH:-}"; then
   fi
 fi
 echo "cuda library: ${LLAMA_RERANK_BACKEND_PATH:-unset}; legacy-pool build: ${legacy:-none}; cuBLAS build: ${cublas:-none}; API tracer: ${tracer:-none}"
-configs=${CONFIGS:-weights-stored,contexts-2,bf16-contexts-2,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16}
+configs=${CONFIGS:-weights-stored,contexts-2,streams,streams-batch8192,graphs-off,graph-opt,fusion-off,pdl-off,fa-off,no-share,batch4096,weights-f16}
 [ -n "$legacy" ] && configs=pool-legacy,$configs && export LLAMA_RERANK_LEGACY_POOL_LIBRARY=$legacy
 if [ -n "$cublas" ]; then
   export LLAMA_RERANK_CUBLAS_LIBRARY=$cublas

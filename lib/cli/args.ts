@@ -38,9 +38,10 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --gpu-layers N      layers to offload (default: all)
       --threads N         CPU threads (default: all)
       --max-length N      longest pair in tokens (default 8192)
-      --weights W         auto (default: a Q8_0 file's weights in BF16, converted at load, with
-                          every layer on CUDA; else stored), stored, bf16, f16: a copy of
-                          the weights in that type, made once into the model cache
+      --weights W         auto (serve's default: a Q8_0 file's weights in BF16, converted at
+                          load, with every layer on CUDA; else stored), stored (rank's
+                          default: one request would not pay for a conversion), bf16, f16:
+                          a copy of the weights in that type, made once into the model cache
                           (README "Weights")
       --kv-streams N      a KV stream per pair, up to N at once, instead of one shared cache
                           (README "KV streams"; default 0: shared)

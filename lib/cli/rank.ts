@@ -40,7 +40,8 @@ export async function rank(argv: string[]): Promise<void> {
   if (values.query === undefined) throw new UsageError('--query is required');
   checkRequestFlags({ query: values.query, instruction: values.instruction });
   const topN = integerFlag(values['top-n'], 'top-n');
-  const options = loadOptions(values);
+  // One request per process: a conversion at load (weights 'auto' on CUDA) would not pay for itself.
+  const options = { weights: 'stored' as const, ...loadOptions(values) };
   const documents = await readDocuments(positionals, process.stdin);
   const path = await resolveModel(model);
   await using reranker = await Reranker.load({ ...options, model: path });

@@ -8,6 +8,7 @@
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
 #include "ggml.h"
+#include "llama_handles.h"
 
 namespace rerank {
 namespace {
@@ -17,9 +18,6 @@ struct BackendFree {
 };
 struct BufferFree {
   void operator()(ggml_backend_buffer* b) const { ggml_backend_buffer_free(b); }
-};
-struct ContextFree {
-  void operator()(ggml_context* c) const { ggml_free(c); }
 };
 
 }  // namespace
@@ -33,7 +31,7 @@ std::string probeDevice(const std::string& deviceName) {
 
   constexpr int n = 64;
   ggml_init_params params{ggml_tensor_overhead() * 8 + ggml_graph_overhead(), nullptr, true};
-  std::unique_ptr<ggml_context, ContextFree> ctx(ggml_init(params));
+  GgmlContextPtr ctx(ggml_init(params));
   ggml_tensor* a = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, n, n);
   ggml_tensor* b = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, n, n);
   ggml_tensor* c = ggml_mul_mat(ctx.get(), a, b);

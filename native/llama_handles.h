@@ -1,10 +1,12 @@
-// Owning wrappers for llama.cpp handles: every handle is freed exactly once, on every path.
+// Owning wrappers for llama.cpp and ggml handles: every handle is freed exactly once, on every path.
 #pragma once
 
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
+#include "ggml.h"
+#include "gguf.h"
 #include "llama.h"
 
 namespace rerank {
@@ -15,8 +17,16 @@ struct ModelDeleter {
 struct ContextDeleter {
   void operator()(llama_context* c) const { llama_free(c); }
 };
+struct GgufDeleter {
+  void operator()(gguf_context* g) const { gguf_free(g); }
+};
+struct GgmlContextDeleter {
+  void operator()(ggml_context* c) const { ggml_free(c); }
+};
 using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
 using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
+using GgufPtr = std::unique_ptr<gguf_context, GgufDeleter>;
+using GgmlContextPtr = std::unique_ptr<ggml_context, GgmlContextDeleter>;
 
 // A llama_batch that owns its arrays. A token belongs to one sequence, or to several (a shared
 // prefix decoded in the same call as the pairs that continue it: one KV cell each sequence sees).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <thread>
 
@@ -32,12 +33,6 @@ std::vector<uint64_t> freeMemory(const std::vector<ggml_backend_dev_t>& devices)
     out.push_back(free);
   }
   return out;
-}
-
-uint64_t sum(const std::vector<uint64_t>& v) {
-  uint64_t total = 0;
-  for (uint64_t x : v) total += x;
-  return total;
 }
 
 // The cells of a context's cache, from the load options alone.
@@ -88,7 +83,8 @@ bool autoConverts(const LoadOptions& o, const std::vector<ggml_backend_dev_t>& g
   facts.convertedBytes = file.bf16Bytes;
   const ggml_type kvType = o.kvType == "f32" ? GGML_TYPE_F32 : GGML_TYPE_F16;
   facts.contextBytes = kvLayoutOf(static_cast<int32_t>(file.layers), file.kvValuesPerCell, cells.nCtx, cells.streams, kvType).bytes() + contextReserve;
-  facts.deviceFreeBytes = sum(freeMemory(gpus));
+  const std::vector<uint64_t> free = freeMemory(gpus);
+  facts.deviceFreeBytes = std::accumulate(free.begin(), free.end(), uint64_t{0});
   facts.hostMemoryBytes = o.hostMemoryBytes;
   return convertsAtLoad(facts);
 }

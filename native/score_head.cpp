@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "ggml.h"
-#include "gguf.h"
+#include "gguf_header.h"
 #include "model_meta.h"
 
 #ifndef _WIN32
@@ -30,12 +30,6 @@ float pYes(float yes, float no) {
   return 1.0f / (1.0f + std::exp(no - yes));
 }
 
-struct GgufDeleter {
-  void operator()(gguf_context* g) const { gguf_free(g); }
-};
-struct GgmlDeleter {
-  void operator()(ggml_context* c) const { ggml_free(c); }
-};
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
@@ -53,13 +47,10 @@ bool seekTo(FILE* f, uint64_t offset) {
 
 // A tensor of the GGUF file as float32, whatever its storage type.
 std::vector<float> readTensor(const std::string& path, const char* name, int64_t* rows, int64_t* cols) {
-  ggml_context* meta = nullptr;
-  gguf_init_params params{true, &meta};
-  std::unique_ptr<gguf_context, GgufDeleter> gguf(gguf_init_from_file(path.c_str(), params));
-  std::unique_ptr<ggml_context, GgmlDeleter> metaOwner(meta);
-  if (!gguf) throw std::runtime_error("cannot read the GGUF header of " + path);
-  const int64_t id = gguf_find_tensor(gguf.get(), name);
-  ggml_tensor* t = meta ? ggml_get_tensor(meta, name) : nullptr;
+  const GgufHeader header(path, true);
+  const gguf_context* gguf = header.gguf();
+  const int64_t id = gguf_find_tensor(gguf, name);
+  ggml_tensor* t = header.tensors() ? ggml_get_tensor(header.tensors(), name) : nullptr;
   if (id < 0 || !t) throw std::runtime_error(std::string("tensor ") + name + " not found in " + path);
   const auto* traits = ggml_get_type_traits(t->type);
   if (t->type != GGML_TYPE_F32 && !traits->to_float) {
@@ -67,7 +58,7 @@ std::vector<float> readTensor(const std::string& path, const char* name, int64_t
   }
   std::vector<uint8_t> bytes(ggml_nbytes(t));
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  const uint64_t offset = gguf_get_data_offset(gguf.get()) + gguf_get_tensor_offset(gguf.get(), id);
+  const uint64_t offset = gguf_get_data_offset(gguf) + gguf_get_tensor_offset(gguf, id);
   if (!f || !seekTo(f.get(), offset) ||
       std::fread(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
     throw std::runtime_error(std::string("cannot read tensor ") + name + " from " + path);

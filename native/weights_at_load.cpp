@@ -1,11 +1,11 @@
 #include "weights_at_load.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
-#include "ggml.h"
-#include "gguf.h"
+#include "gguf_header.h"
 #include "llama.h"
 #include "model_quantize.h"
 
@@ -17,27 +17,9 @@
 namespace rerank {
 namespace {
 
-struct GgufFree {
-  void operator()(gguf_context* g) const { gguf_free(g); }
-};
-struct GgmlFree {
-  void operator()(ggml_context* c) const { ggml_free(c); }
-};
-
 bool endsWith(const std::string& s, const char* suffix) {
   const size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-// A key's value as an unsigned integer, or -1 when absent or of another type.
-int64_t unsignedValue(const gguf_context* g, const std::string& key) {
-  const int64_t id = gguf_find_key(g, key.c_str());
-  if (id < 0) return -1;
-  switch (gguf_get_kv_type(g, id)) {
-    case GGUF_TYPE_UINT32: return gguf_get_val_u32(g, id);
-    case GGUF_TYPE_INT32: return gguf_get_val_i32(g, id);
-    default: return -1;
-  }
 }
 
 }  // namespace
@@ -51,29 +33,30 @@ bool convertsAtLoad(const AutoWeightsFacts& f) {
 }
 
 ConvertibleFile describeForConversion(const std::string& path) {
-  ggml_context* meta = nullptr;
-  gguf_init_params params{true, &meta};
-  std::unique_ptr<gguf_context, GgufFree> gguf(gguf_init_from_file(path.c_str(), params));
-  std::unique_ptr<ggml_context, GgmlFree> tensors(meta);
-  if (!gguf || !meta) throw std::runtime_error("not a valid GGUF file: " + path);
+  const GgufHeader header(path, true);
+  // A count from the header, or 0 when absent or not a number
+  const auto count = [&](const std::string& key) {
+    const double v = header.number(key);
+    return std::isfinite(v) && v > 0 ? static_cast<uint64_t>(v) : 0;
+  };
   ConvertibleFile file;
-  file.fileType = static_cast<int32_t>(unsignedValue(gguf.get(), "general.file_type"));
-  const int64_t arch = gguf_find_key(gguf.get(), "general.architecture");
-  if (arch >= 0 && gguf_get_kv_type(gguf.get(), arch) == GGUF_TYPE_STRING) {
-    file.architecture = gguf_get_val_str(gguf.get(), arch);
-    const auto value = [&](const char* key) { return unsignedValue(gguf.get(), file.architecture + "." + key); };
-    const int64_t blocks = value("block_count");
-    file.layers = blocks > 0 ? static_cast<uint32_t>(blocks) : 0;
+  const double type = header.number("general.file_type");
+  file.fileType = std::isfinite(type) ? static_cast<int32_t>(type) : -1;
+  file.architecture = header.string("general.architecture");
+  if (!file.architecture.empty()) {
+    const std::string arch = file.architecture + ".";
+    file.layers = static_cast<uint32_t>(count(arch + "block_count"));
     // Head sizes as llama.cpp reads them (kv_memory.cpp): key_length / value_length, else n_embd / n_head
-    const int64_t heads = value("attention.head_count");
-    const int64_t fallback = heads > 0 ? value("embedding_length") / heads : 0;
-    const int64_t k = value("attention.key_length") > 0 ? value("attention.key_length") : fallback;
-    const int64_t v = value("attention.value_length") > 0 ? value("attention.value_length") : fallback;
-    const int64_t kvHeads = value("attention.head_count_kv") > 0 ? value("attention.head_count_kv") : heads;
-    file.kvValuesPerCell = kvHeads > 0 && k > 0 && v > 0 ? static_cast<uint64_t>(kvHeads * (k + v)) : 0;
+    const uint64_t heads = count(arch + "attention.head_count");
+    const uint64_t fallback = heads > 0 ? count(arch + "embedding_length") / heads : 0;
+    const uint64_t k = count(arch + "attention.key_length") > 0 ? count(arch + "attention.key_length") : fallback;
+    const uint64_t v = count(arch + "attention.value_length") > 0 ? count(arch + "attention.value_length") : fallback;
+    const uint64_t kvHeads = count(arch + "attention.head_count_kv") > 0 ? count(arch + "attention.head_count_kv") : heads;
+    file.kvValuesPerCell = kvHeads * (k + v);
   }
-  file.bf16Bytes = gguf_get_meta_size(gguf.get());
-  for (ggml_tensor* t = ggml_get_first_tensor(meta); t != nullptr; t = ggml_get_next_tensor(meta, t)) {
+  file.bf16Bytes = gguf_get_meta_size(header.gguf());
+  ggml_context* tensors = header.tensors();
+  for (ggml_tensor* t = ggml_get_first_tensor(tensors); t != nullptr; t = ggml_get_next_tensor(tensors, t)) {
     const std::string name = ggml_get_name(t);
     const bool converted = ggml_n_dims(t) >= 2 && endsWith(name, "weight") && name.find("_norm.weight") == std::string::npos;
     file.bf16Bytes += converted ? static_cast<uint64_t>(ggml_nelements(t)) * 2 : ggml_nbytes(t);

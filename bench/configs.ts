@@ -12,7 +12,7 @@ export interface Config {
    * the environment variable that holds its path, and how it is built.
    */
   library?: { variable: string; built: string };
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts' | 'reuseGraphs'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts' | 'reuseGraphs' | 'tokenizeAhead'>;
   what: string;
 }
 
@@ -56,6 +56,8 @@ export const CONFIGS = {
   // first run), the graphs captured then being used once each. One context is where the host's share
   // of a call shows most; with three, the others' kernels hide part of it.
   'reuse-graphs': { load: { reuseGraphs: true }, what: 'decode calls of one shape, their graph reused (reuseGraphs)' },
+  // On by default with every layer on a GPU: this is the time before.
+  'tokenize-first': { load: { tokenizeAhead: false }, what: 'every document tokenized before the first decode call (tokenizeAhead: false)' },
   'reuse-graphs-contexts-1': { load: { reuseGraphs: true, contexts: 1 }, what: 'decode calls of one shape on one context' },
   'bf16-reuse-graphs': { load: { weights: 'bf16', reuseGraphs: true }, what: 'BF16 weights, decode calls of one shape' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:

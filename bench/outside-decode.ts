@@ -6,7 +6,12 @@
 // outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
 // the GPU suite's one-request workloads too (G100, G16, D, S1, L; G16: 26 KiB of text, tokenized on
 // one thread until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
+// `--contexts 3 --packed` loads as a CUDA GPU does (3 contexts, requests packed), and
+// `--tokenize-ahead on|off` sets the load option tokenizeAhead (default: the backend's): the time
+// outside decoding is then what a request waits for before its first decode call and after its
+// last, the documents it tokenizes while its first pairs decode not counted.
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
+//     [--contexts N] [--packed] [--tokenize-ahead on|off]
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { oneRequestWorkloads } from './workloads.js';
@@ -20,12 +25,24 @@ const model = flag('--model') ?? ensureTestModel({ shape: 'tiny', kind: 'rank', 
 const backend = (flag('--backend') ?? 'cpu') as 'cpu' | 'cuda' | 'vulkan';
 const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 const runs = Number(flag('--runs') ?? 9);
+const contexts = flag('--contexts') ? Number(flag('--contexts')) : undefined;
+const ahead = flag('--tokenize-ahead');
 
-const r = await Reranker.load({ model, gpu: backend, batchSize: 2048, threads });
+const r = await Reranker.load({
+  model,
+  gpu: backend,
+  batchSize: 2048,
+  threads,
+  contexts,
+  reproducible: args.includes('--packed') ? false : undefined,
+  tokenizeAhead: ahead === undefined ? undefined : ahead === 'on',
+});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {
   await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
   const outside: number[] = [];
+  let pairsAhead = 0;
+  let calls = 0; // decode calls of the last run
   const wall: number[] = [];
   for (let k = 0; k < runs; k++) {
     const before = r.stats;
@@ -34,11 +51,14 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
     const ms = performance.now() - t0;
     wall.push(ms);
     outside.push(ms - (r.stats.decodeMs - before.decodeMs));
+    pairsAhead = r.stats.pairsAhead - before.pairsAhead;
+    calls = r.stats.decodeCalls - before.decodeCalls;
   }
   const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
   console.log(
     `${id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
-      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs})`,
+      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls` +
+      (r.info.tokenizeAhead ? `, ${pairsAhead} pairs decoded ahead` : ''),
   );
 }
 r.dispose();

@@ -61,6 +61,7 @@ export async function loadNative(valid: ValidLoadOptions): Promise<NativeReranke
       hostMemoryBytes: hostMemoryToCheck(),
       // a copy made for 'bf16' or 'f16' is loaded as stored
       weights: valid.weights === 'auto' ? 'auto' : 'stored',
+      tokenizeAhead: valid.tokenizeAhead === undefined ? 'auto' : valid.tokenizeAhead ? 'on' : 'off',
     });
   } catch (err) {
     throw new RerankError('MODEL_LOAD_FAILED', (err as Error).message, 'model');

@@ -36,6 +36,8 @@ export interface NativeLoadOptions {
    * when every layer goes to CUDA and they fit; 'bf16' converted whatever the backend (Linux only).
    */
   weights?: 'stored' | 'auto' | 'bf16';
+  /** 'auto' (absent): decode a packed call's first pairs while the rest tokenize with every layer on a GPU; 'on'; 'off'. */
+  tokenizeAhead?: 'auto' | 'on' | 'off';
 }
 
 /** One request's pairs: they share a query and so their prompt prefix. */
@@ -76,6 +78,8 @@ export interface NativeCallResult {
   decodeMs: number;
   /** Compute graphs llama.cpp reused from the call before (one per micro-batch); absent from an older module. */
   graphsReused?: number;
+  /** Pairs decoded while the rest of the call's documents tokenized. */
+  pairsAhead?: number;
 }
 
 export interface NativeReranker {

@@ -38,7 +38,7 @@ export class Reranker implements AsyncDisposable {
   private readonly normalize: TextNormalizer;
   private readonly totals: Omit<RerankStats, keyof DecodeTotals | 'restarts'> = { requests: 0, pairs: 0, promptTokens: 0, computedTokens: 0 };
   /** Kept across the schedulers of successive child processes. */
-  private readonly decodeTotals: DecodeTotals = { decodeCalls: 0, decodeMs: 0, graphsReused: 0 };
+  private readonly decodeTotals: DecodeTotals = { decodeCalls: 0, decodeMs: 0, graphsReused: 0, pairsAhead: 0 };
   /** Aborted by dispose(): tokenize() and truncate() calls waiting their turn leave the line. */
   private readonly disposal = new AbortController();
   /** tokenize() and truncate() calls not settled yet: asyncDispose waits for them too. */

@@ -56,6 +56,7 @@ export interface DecodeTotals {
   decodeCalls: number;
   decodeMs: number;
   graphsReused: number;
+  pairsAhead: number;
 }
 
 interface Job {
@@ -84,7 +85,7 @@ export class Scheduler {
   constructor(
     private native: NativeReranker | undefined,
     batchSize: number,
-    readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0, graphsReused: 0 },
+    readonly totals: DecodeTotals = { decodeCalls: 0, decodeMs: 0, graphsReused: 0, pairsAhead: 0 },
   ) {
     this.slice = slicePairs(batchSize);
     this.budget = sliceTokens(batchSize);
@@ -152,6 +153,7 @@ export class Scheduler {
         this.totals.decodeCalls += result.decodeCalls;
         this.totals.decodeMs += result.decodeMs;
         this.totals.graphsReused += result.graphsReused ?? 0;
+        this.totals.pairsAhead += result.pairsAhead ?? 0;
         result.groups.forEach((r, i) => this.receive(batch[i], r, callId));
       })
       .catch((err: Error) => {

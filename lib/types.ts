@@ -114,6 +114,14 @@ export interface LoadOptions {
    * (kvStreams 0) and one graph per call (a GPU's; the CPU's at up to 512 tokens) only.
    */
   reuseGraphs?: boolean;
+  /**
+   * Decode a large call's first documents, a decode call's worth per context, while its other
+   * documents are tokenized, instead of tokenizing them all first. Default: on with every layer on
+   * a GPU, where a large request would otherwise leave the GPU idle while its documents tokenize
+   * (README "Tokenizing ahead"); off on the CPU, whose cores the decode uses. Packed requests
+   * (reproducible: false) on the shared cache (kvStreams 0) only.
+   */
+  tokenizeAhead?: boolean;
 }
 
 export interface ModelInfo {
@@ -151,6 +159,8 @@ export interface ModelInfo {
   contexts: number;
   /** The load option reuseGraphs, in effect (false where the cache layout or the graph per call rules it out). */
   reuseGraphs: boolean;
+  /** The load option tokenizeAhead, in effect. */
+  tokenizeAhead: boolean;
   /** Decoding with BF16 weights converted from the file at load, in memory (the load option weights: 'auto' on CUDA). */
   weightsConvertedAtLoad: boolean;
   /** Why weights: 'auto' loaded the file as stored after trying to convert it (also a process warning); absent otherwise. */
@@ -192,6 +202,8 @@ export interface RerankStats {
    * one per micro-batch, so one per decode call on a GPU (and on the CPU up to 512 tokens a call).
    */
   graphsReused: number;
+  /** Pairs decoded while the rest of their native call's documents were tokenized (see tokenizeAhead). */
+  pairsAhead: number;
   /** Child processes started again after one died (isolate: true); 0 when not isolated. */
   restarts: number;
 }

@@ -18,11 +18,11 @@ export interface ValidRequest {
   signal?: AbortSignal;
 }
 
-export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts'>> &
-  Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts'>;
+export type ValidLoadOptions = Required<Omit<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts' | 'tokenizeAhead'>> &
+  Pick<LoadOptions, 'threads' | 'gpuLayers' | 'batchSize' | 'reproducible' | 'contexts' | 'tokenizeAhead'>;
 
 const REQUEST_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'instruction', 'return_documents', 'truncate', 'max_chunks_per_doc', 'signal']);
-const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts', 'reuseGraphs']);
+const LOAD_FIELDS = new Set(['model', 'gpu', 'gpuLayers', 'threads', 'maxLength', 'batchSize', 'flashAttention', 'kvType', 'sharePrefix', 'reproducible', 'isolate', 'weights', 'kvStreams', 'contexts', 'reuseGraphs', 'tokenizeAhead']);
 const GPU_OPTIONS: GpuOption[] = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
 const WEIGHT_OPTIONS: readonly WeightsOption[] = ['auto', 'stored', 'bf16', 'f16'];
 
@@ -174,5 +174,6 @@ export function validateLoadOptions(input: unknown): ValidLoadOptions {
     kvStreams: optionalInteger(input, 'kvStreams', 0, 256) ?? 0,
     contexts: optionalInteger(input, 'contexts', 1, 8),
     reuseGraphs: optionBoolean(input, 'reuseGraphs', false),
+    tokenizeAhead: input.tokenizeAhead === undefined ? undefined : optionBoolean(input, 'tokenizeAhead', false),
   };
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 
 #include "parallel.h"
@@ -29,8 +30,24 @@ void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& 
   }
 }
 
-// Cuts `items` into parts of about equal cost: as many as `lanes`, but no more than the decode calls
-// their tokens need, each part counted with the prefix it decodes again.
+// Parts for pairs costing `total` tokens: as many as `lanes` (at most `items`), but no more than the
+// decode calls their tokens need, each part counted with the prefix it decodes again (`again`).
+size_t partsFor(size_t total, size_t again, size_t lanes, size_t items, size_t batchTokens) {
+  const size_t batch = std::max<size_t>(batchTokens, 2);
+  const size_t room = std::max(batch - std::min(again, batch), batch / 2);  // a part's own tokens per call
+  const size_t calls = total <= batch ? 1 : (total + room - 1) / room;
+  return std::clamp<size_t>(calls, 1, std::min(lanes, items));
+}
+
+// The decode calls of such a cut, its parts taken as equal: an estimate, for pairs not tokenized yet.
+size_t callsOfCut(size_t total, size_t again, size_t lanes, size_t batchTokens) {
+  if (total == 0) return 0;
+  const size_t n = partsFor(total, again, lanes, SIZE_MAX, batchTokens);
+  const size_t perPart = (total + n - 1) / n + (n > 1 ? again : 0);
+  return n * ((perPart + batchTokens - 1) / batchTokens);
+}
+
+// Cuts `items` into parts of about equal cost (partsFor).
 void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::vector<Part>& out) {
   if (items.empty()) return;
   size_t total = 0;
@@ -39,10 +56,7 @@ void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::
     total += it.cost;
     again = std::max(again, it.again);
   }
-  const size_t batch = std::max<size_t>(batchTokens, 2);
-  const size_t room = std::max(batch - std::min(again, batch), batch / 2);  // a part's own tokens per call
-  const size_t calls = total <= batch ? 1 : (total + room - 1) / room;
-  const size_t n = std::clamp<size_t>(calls, 1, std::min(lanes, items.size()));
+  const size_t n = partsFor(total, again, lanes, items.size(), batchTokens);
   const double target = static_cast<double>(total) / static_cast<double>(n);
   Part part;
   size_t made = 0;  // parts finished
@@ -79,6 +93,35 @@ std::vector<PairSet> partSets(const std::vector<PairSet>& sets, const Part& part
   return out;
 }
 
+// The tokens a lane decodes for `part`: each span's pairs, once its prefix (as the decoder finds it:
+// the pairs' shared tokens, at least the kept head) and the rest of each pair, less the kept head.
+size_t partTokens(const std::vector<PairSet>& sets, const Part& part) {
+  size_t tokens = 0;
+  for (const PairSpan& span : part) {
+    PairSet s = partSets(sets, {span})[0];
+    const size_t head = startsWithHead(s) ? s.head.size() : 0;
+    const size_t shared = std::max(head, s.sharePrefix && s.pairs.size() > 1 ? sharedPrefix(s.pairs) : 0);
+    tokens += shared - head;
+    for (const auto* p : s.pairs) tokens += p->size() - shared;
+  }
+  return tokens;
+}
+
+// `sets` with their pairs in call order up to `n` in all.
+std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n) {
+  std::vector<PairSet> out;
+  for (const PairSet& from : sets) {
+    PairSet s;
+    const size_t take = from.error.empty() ? std::min(n, from.pairs.size()) : 0;
+    s.pairs.assign(from.pairs.begin(), from.pairs.begin() + static_cast<std::ptrdiff_t>(take));
+    s.sharePrefix = from.sharePrefix;
+    s.head = from.head;
+    n -= take;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void useThreads(Lane& lane, int32_t threads) {
   if (lane.threadsNow == threads) return;
   llama_set_n_threads(lane.ctx.get(), threads, threads);
@@ -99,6 +142,41 @@ std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t 
   }
   cut(items, lanes, batchTokens, parts);
   return parts;
+}
+
+size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized, uint64_t bytesLeft, size_t lanes,
+                       size_t batchTokens) {
+  std::vector<Item> items;
+  for (size_t s = 0; s < sets.size(); ++s) appendPairs(sets, s, items);
+  if (items.empty() || bytesTokenized == 0) return 0;
+  const auto fits = [&](size_t n) {
+    const std::vector<PairSet> first = firstPairs(sets, n);
+    const std::vector<Part> parts = planParts(first, true, lanes, batchTokens);
+    return parts.size() <= lanes &&
+           std::all_of(parts.begin(), parts.end(), [&](const Part& p) { return partTokens(first, p) <= batchTokens; });
+  };
+  // From the pairs whose cost fills the lanes' calls, fewer until they fit as cut.
+  size_t n = 0;
+  for (size_t cost = 0; n < items.size() && cost + items[n].cost <= lanes * batchTokens; ++n) cost += items[n].cost;
+  while (n > 0 && !fits(n)) --n;
+  if (n == 0) return 0;
+
+  // The round's calls are seldom quite full (its pairs are whole), so the rest may need a call more
+  // per lane than the call whole would (when its calls' tokens are just over a whole number of
+  // calls): then it does not pay. The pairs not tokenized yet are estimated at the cost per byte of
+  // text of those that are. A margin would not help: on a large call the estimate's error is many
+  // calls' worth, and the odds of a call more stay those of landing in that window.
+  size_t known = 0, head = 0, again = 0;
+  for (size_t k = 0; k < items.size(); ++k) {
+    known += items[k].cost;
+    if (k < n) head += items[k].cost;
+    again = std::max(again, items[k].again);
+  }
+  const auto left = static_cast<size_t>(static_cast<double>(bytesLeft) * static_cast<double>(known) / static_cast<double>(bytesTokenized));
+  const size_t roundCalls = planParts(firstPairs(sets, n), true, lanes, batchTokens).size();
+  // The rest starts within a set the round began: it decodes that set's prefix again.
+  const size_t rest = known - head + left + again;
+  return roundCalls + callsOfCut(rest, again, lanes, batchTokens) <= callsOfCut(known + left, again, lanes, batchTokens) ? n : 0;
 }
 
 void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, int32_t threads,

@@ -46,6 +46,14 @@ using Part = std::vector<PairSpan>;
 // scores, depend on it alone.
 std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);
 
+// How many of the call's first pairs, in call order (`sets`, packed: the pairs tokenized so far, of
+// documents of `bytesTokenized` bytes), to decode in a round of their own while the documents left
+// (`bytesLeft` bytes) tokenize: the most that planParts cuts into parts of one call each (a part's
+// tokens, its pairs' and each of its sets' prefix less the kept head, at most `batchTokens`); 0 when
+// that round and the rest after it would take more decode calls than the call whole, by an estimate.
+size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized, uint64_t bytesLeft, size_t lanes,
+                       size_t batchTokens);
+
 // Scores every set as Decoder::score does, its parts decoded on the lanes at once (one lane: the
 // call is not cut). The lanes share `threads` CPU threads: k lanes decoding side by side get
 // threads / k each, so that ggml's threads do not fight over the cores (on a GPU they only look up

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "decoder.h"
 #include "parallel.h"
 
 namespace rerank {
@@ -17,23 +18,21 @@ namespace {
 // thread, ~15 ms of its 68 on the H200 (bench/results/2026-11-29-cuda-contexts-default.md).
 constexpr size_t kBytesPerThread = 2 << 10;
 
-// One document's outcome.
-struct Tokenized {
-  bool taken = false;  // false: skipped, beyond the reach of one-by-one tokenizing (DocumentProgress)
-  std::vector<PairTokens> pairs;
-  std::string error;
-  std::string errorCode;
-};
+// Bytes of text per token that CallDocuments::tokenizeFirst counts on in its first pass, when it
+// picks documents for a number of tokens: about what English prose takes (4 to 5; the GPU suite's
+// documents 6.5, counted as a decoder does, without their prompt). A second pass, if one is needed,
+// goes by what the first one's documents took. The documents it tokenizes beyond the tokens asked
+// for decode with the rest.
+constexpr double kFirstBytesPerToken = 4;
 
-// A group's shared state while its documents tokenize.
-struct GroupWork {
-  std::optional<Prompt::Request> request;  // empty when the query leaves no room: nothing to tokenize
-  std::unique_ptr<DocumentProgress> progress;
-  std::vector<Tokenized> documents;
-};
+uint32_t tokensOf(const std::vector<PairTokens>& pairs) {
+  uint32_t n = 0;
+  for (const auto& p : pairs) n += static_cast<uint32_t>(p.tokens.size());
+  return n;
+}
 
-Tokenized tokenizeDocument(const Prompt& prompt, const Group& g, const Prompt::Request& request, size_t i) noexcept {
-  Tokenized t;
+TokenizedDocument tokenizeDocument(const Prompt& prompt, const Group& g, const Prompt::Request& request, size_t i) noexcept {
+  TokenizedDocument t;
   t.taken = true;
   try {
     try {
@@ -59,40 +58,24 @@ Tokenized tokenizeDocument(const Prompt& prompt, const Group& g, const Prompt::R
   return t;
 }
 
-uint32_t tokensOf(const std::vector<PairTokens>& pairs) {
-  uint32_t n = 0;
-  for (const auto& p : pairs) n += static_cast<uint32_t>(p.tokens.size());
-  return n;
-}
-
-// A group's documents from the first, as the one-by-one loop takes them: its first failure is its
-// error; it stops before the first document that does not fit its budget.
-void assemble(const Group& g, GroupWork& work, PreparedGroup& out) {
-  GroupResult& res = out.result;
+// A group's documents from the first, as the one-by-one loop takes them, as far as they are
+// tokenized: `take(i)` for each it scores; it stops before the first that does not fit the budget.
+// Returns the first document that failed (the group's error), if it gets there.
+template <class Take>
+std::optional<size_t> walk(const Group& g, const std::vector<TokenizedDocument>& documents, Take take) {
   uint64_t tokens = 0;
-  for (size_t i = 0; i < work.documents.size(); ++i) {
-    Tokenized& t = work.documents[i];
-    // Skipped only when documents before it spent the budget (so this loop stops at or before it)
-    // or one of them failed (so it returned there).
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const TokenizedDocument& t = documents[i];
+    // Not taken: not tokenized yet, or skipped because documents before it spent the budget (so
+    // this loop stops at or before it) or one of them failed (so it returned there).
     if (!t.taken) break;
-    if (!t.errorCode.empty()) {
-      res.error = t.error.empty() ? "document " + std::to_string(i) + " could not be tokenized" : std::move(t.error);
-      res.errorCode = std::move(t.errorCode);
-      res.errorIndex = static_cast<int32_t>(i);
-      return;
-    }
+    if (!t.errorCode.empty()) return i;
     const uint32_t docTokens = tokensOf(t.pairs);
     if (g.tokenBudget > 0 && i > 0 && tokens + docTokens > g.tokenBudget) break;
     tokens += docTokens;
-    res.pairTokens.push_back(docTokens);
-    res.chunks.push_back(static_cast<uint32_t>(t.pairs.size()));
-    res.truncated.push_back(t.pairs.back().truncated);
-    for (auto& p : t.pairs) {
-      out.owner.push_back(i);
-      out.pairs.push_back(std::move(p));
-    }
-    res.completed = static_cast<uint32_t>(i + 1);
+    take(i);
   }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -121,47 +104,127 @@ bool DocumentProgress::beyondReach(size_t i) const {
   return spent >= budget_;
 }
 
-std::vector<PreparedGroup> preparePairs(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength,
-                                        unsigned threads) {
-  std::vector<PreparedGroup> out(groups.size());
-  std::vector<GroupWork> work(groups.size());
-  std::vector<std::pair<size_t, size_t>> items;  // (group, document), in order
-  size_t bytes = 0;
+CallDocuments::CallDocuments(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength)
+    : prompt_(prompt), groups_(groups), out_(groups.size()), work_(groups.size()) {
   for (size_t g = 0; g < groups.size(); ++g) {
     try {
-      work[g].request = prompt.request(groups[g].instruction, groups[g].query, std::min(groups[g].maxLength, maxLength));
+      work_[g].request = prompt.request(groups[g].instruction, groups[g].query, std::min(groups[g].maxLength, maxLength));
     } catch (const QueryTooLong& e) {
-      out[g].result.error = e.what();
-      out[g].result.errorCode = "QUERY_TOO_LONG";
+      out_[g].result.error = e.what();
+      out_[g].result.errorCode = "QUERY_TOO_LONG";
       continue;
     } catch (const std::exception& e) {
       // e.g. std::bad_alloc: this request fails, the others of the call go on
-      out[g].result.error = std::string("the query could not be tokenized: ") + e.what();
-      out[g].result.errorCode = "TOKENIZE_FAILED";
+      out_[g].result.error = std::string("the query could not be tokenized: ") + e.what();
+      out_[g].result.errorCode = "TOKENIZE_FAILED";
       continue;
     }
-    work[g].documents.resize(groups[g].documents.size());
-    work[g].progress = std::make_unique<DocumentProgress>(groups[g].documents.size(), groups[g].tokenBudget);
-    for (size_t i = 0; i < groups[g].documents.size(); ++i) {
-      items.emplace_back(g, i);
-      bytes += groups[g].documents[i].size();
-    }
+    work_[g].documents.resize(groups[g].documents.size());
+    work_[g].progress = std::make_unique<DocumentProgress>(groups[g].documents.size(), groups[g].tokenBudget);
+    for (size_t i = 0; i < groups[g].documents.size(); ++i) items_.emplace_back(g, i);
   }
+}
 
+void CallDocuments::tokenize(size_t end, unsigned threads) {
+  size_t bytes = 0;
+  for (size_t k = next_; k < end; ++k) bytes += groups_[items_[k].first].documents[items_[k].second].size();
   const size_t wanted = std::max<size_t>(1, bytes / kBytesPerThread);
-  forEachIndex(items.size(), static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k, unsigned) {
-    const auto [g, i] = items[k];
-    GroupWork& w = work[g];
+  const size_t from = next_;
+  forEachIndex(end - from, static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k, unsigned) {
+    const auto [g, i] = items_[from + k];
+    GroupWork& w = work_[g];
     if (w.progress->beyondReach(i)) return;
-    Tokenized t = tokenizeDocument(prompt, groups[g], *w.request, i);
+    TokenizedDocument t = tokenizeDocument(prompt_, groups_[g], *w.request, i);
     w.progress->finished(i, tokensOf(t.pairs), !t.errorCode.empty());
     w.documents[i] = std::move(t);
   });
+  next_ = end;
+}
 
-  for (size_t g = 0; g < groups.size(); ++g) {
-    if (work[g].request) assemble(groups[g], work[g], out[g]);
+void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
+  double bytesPerToken = kFirstBytesPerToken;
+  while (next_ < items_.size()) {
+    // Counted as a decoder takes them: a group's shared prefix once.
+    const Leading leading = leadingPairs();
+    uint64_t have = 0;
+    for (const auto& pairs : leading.pairs) {
+      const size_t shared = pairs.size() > 1 ? sharedPrefix(pairs) : 0;
+      for (const auto* p : pairs) have += p->size() - shared;
+      have += pairs.empty() ? 0 : shared;
+    }
+    if (have >= tokens) return;
+    // After the first pass, what its text took, and a tenth more.
+    if (have > 0 && leading.bytes > 0) bytesPerToken = 1.1 * static_cast<double>(leading.bytes) / static_cast<double>(have);
+    const auto bytes = static_cast<uint64_t>(static_cast<double>(tokens - have) * bytesPerToken);
+    size_t end = next_;
+    uint64_t picked = 0;
+    do {
+      picked += groups_[items_[end].first].documents[items_[end].second].size();
+      ++end;
+    } while (end < items_.size() && picked < bytes);
+    tokenize(end, threads);
+  }
+}
+
+void CallDocuments::tokenizeRest(unsigned threads) { tokenize(items_.size(), threads); }
+
+CallDocuments::Leading CallDocuments::leadingPairs() const {
+  Leading out;
+  out.pairs.resize(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const auto& documents = work_[g].documents;
+    uint64_t bytes = 0;
+    const auto failed = walk(groups_[g], documents, [&](size_t i) {
+      for (const PairTokens& p : documents[i].pairs) out.pairs[g].push_back(&p.tokens);
+      bytes += groups_[g].documents[i].size();
+    });
+    if (failed) {
+      out.pairs[g].clear();  // the group fails: nothing of it is decoded
+    } else {
+      out.bytes += bytes;
+    }
   }
   return out;
+}
+
+uint64_t CallDocuments::bytesLeft() const {
+  uint64_t bytes = 0;
+  for (size_t k = next_; k < items_.size(); ++k) bytes += groups_[items_[k].first].documents[items_[k].second].size();
+  return bytes;
+}
+
+std::vector<PreparedGroup> CallDocuments::assemble() {
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (!work_[g].request) continue;
+    PreparedGroup& out = out_[g];
+    GroupResult& res = out.result;
+    auto& documents = work_[g].documents;
+    const auto failed = walk(groups_[g], documents, [&](size_t i) {
+      TokenizedDocument& t = documents[i];
+      res.pairTokens.push_back(tokensOf(t.pairs));
+      res.chunks.push_back(static_cast<uint32_t>(t.pairs.size()));
+      res.truncated.push_back(t.pairs.back().truncated);
+      for (auto& p : t.pairs) {
+        out.owner.push_back(i);
+        out.pairs.push_back(std::move(p));
+      }
+      res.completed = static_cast<uint32_t>(i + 1);
+    });
+    if (failed) {
+      TokenizedDocument& t = documents[*failed];
+      res.error = t.error.empty() ? "document " + std::to_string(*failed) + " could not be tokenized" : std::move(t.error);
+      res.errorCode = std::move(t.errorCode);
+      res.errorIndex = static_cast<int32_t>(*failed);
+    }
+  }
+  return std::move(out_);
+}
+
+std::vector<PreparedGroup> preparePairs(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength,
+                                        unsigned threads) {
+  CallDocuments documents(prompt, groups, maxLength);
+  documents.tokenizeRest(threads);
+  return documents.assemble();
 }
 
 }  // namespace rerank

@@ -2,13 +2,16 @@
 // are tokenized once; its documents are tokenized on several threads when the call has text enough
 // to pay for them. On a GPU that is what a large request waits for before its first decode call:
 // llama.cpp's BPE takes about 1 ms per 256-token document on one core, so 100 documents took
-// ~130 ms on one thread, next to ~170 ms for the whole request in PyTorch (issue 9).
+// ~130 ms on one thread, next to ~170 ms for the whole request in PyTorch (issue 9). So a large
+// call may tokenize its first documents alone, and the rest while those decode (Reranker::score).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "prompt.h"
@@ -39,10 +42,61 @@ class DocumentProgress {
   std::atomic<size_t> firstFailure_;
 };
 
-// What a call's groups give, each as if its documents were tokenized one by one from the first:
-// a group scores documents while they fit its token budget (at least one), and stops at its first
-// document that fails. `maxLength` is the model's (a group's own is at most that); at most
-// `threads` threads tokenize, this one among them.
+// One document's outcome.
+struct TokenizedDocument {
+  bool taken = false;  // false: not tokenized (yet), or skipped: beyond the reach of one-by-one tokenizing
+  std::vector<PairTokens> pairs;
+  std::string error;
+  std::string errorCode;
+};
+
+// A call's documents, tokenized in call order (its groups in turn, each from its first document),
+// all at once or in steps. What the call's groups give, each as if its documents were tokenized one
+// by one from the first: a group scores documents while they fit its token budget (at least one),
+// and stops at its first document that fails.
+class CallDocuments {
+ public:
+  // `groups` must outlive this; `maxLength` is the model's (a group's own is at most that).
+  CallDocuments(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength);
+
+  // Tokenizes the documents not tokenized yet, from the first, until the pairs of leadingPairs()
+  // hold `tokens` tokens (each group's shared prefix counted once) or every document is tokenized.
+  // Picked by their bytes, a few more may be.
+  void tokenizeFirst(uint64_t tokens, unsigned threads);
+  // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them.
+  void tokenizeRest(unsigned threads);
+  bool allTokenized() const { return next_ == items_.size(); }
+
+  // Per group, the pairs of the documents from its first that it is sure to score as far as they
+  // are tokenized: none failed, and within its budget. None for a group that failed. Valid until
+  // assemble(), which takes them.
+  struct Leading {
+    std::vector<std::vector<const std::vector<llama_token>*>> pairs;  // per group
+    uint64_t bytes = 0;                                                // of their documents' text
+  };
+  Leading leadingPairs() const;
+  // Bytes of the documents' text not tokenized yet.
+  uint64_t bytesLeft() const;
+  // Each group's outcome, once every document is tokenized (tokenizeRest).
+  std::vector<PreparedGroup> assemble();
+
+ private:
+  void tokenize(size_t end, unsigned threads);  // items_[next_, end)
+
+  const Prompt& prompt_;
+  const std::vector<Group>& groups_;
+  std::vector<PreparedGroup> out_;  // a group's error from its query, before any document
+  struct GroupWork {
+    std::optional<Prompt::Request> request;  // empty when the query leaves no room: nothing to tokenize
+    std::unique_ptr<DocumentProgress> progress;
+    std::vector<TokenizedDocument> documents;
+  };
+  std::vector<GroupWork> work_;
+  std::vector<std::pair<size_t, size_t>> items_;  // (group, document), in call order
+  size_t next_ = 0;                               // items_[0, next_) are tokenized
+};
+
+// Every document of the call at once.
 std::vector<PreparedGroup> preparePairs(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength,
                                         unsigned threads);
 

@@ -73,6 +73,7 @@ LoadOptions toLoadOptions(const Napi::Object& o) {
   read(o, "devices", l.devices);
   read(o, "hostMemoryBytes", l.hostMemoryBytes);
   read(o, "weights", l.weights);
+  read(o, "tokenizeAhead", l.tokenizeAhead);
   return l;
 }
 
@@ -121,6 +122,7 @@ Napi::Object toJs(Napi::Env env, const CallResult& r) {
   o.Set("decodeCalls", static_cast<double>(r.decodeCalls));
   o.Set("graphsReused", static_cast<double>(r.graphsReused));
   o.Set("decodeMs", r.decodeMs);
+  o.Set("pairsAhead", static_cast<double>(r.pairsAhead));
   return o;
 }
 
@@ -153,6 +155,7 @@ Napi::Object toJs(Napi::Env env, const ModelInfo& i) {
   o.Set("contexts", i.contexts);
   o.Set("reuseGraphs", i.reuseGraphs);
   o.Set("weightsConvertedAtLoad", i.weightsConvertedAtLoad);
+  o.Set("tokenizeAhead", i.tokenizeAhead);
   if (!i.weightsConversionError.empty()) o.Set("weightsConversionError", i.weightsConversionError);
   o.Set("kvCacheBytes", static_cast<double>(i.kvCacheBytes));
   o.Set("kvCacheCpuBytes", static_cast<double>(i.kvCacheCpuBytes));

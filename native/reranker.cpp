@@ -1,9 +1,13 @@
 #include "reranker.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <future>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "backend.h"
@@ -174,6 +178,9 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   if (o.weights != "stored" && o.weights != "auto" && o.weights != "bf16") {
     throw std::runtime_error("weights must be stored, auto or bf16, not " + o.weights);
   }
+  if (o.tokenizeAhead != "auto" && o.tokenizeAhead != "on" && o.tokenizeAhead != "off") {
+    throw std::runtime_error("tokenizeAhead must be auto, on or off, not " + o.tokenizeAhead);
+  }
   const int32_t threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const CacheCells cells = cacheCells(o, kHeadReserve);
   LoadedModel loaded = loadModelFile(o, mp, gpus, cells, kContextReserveBytes, threads);
@@ -286,6 +293,9 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.reuseGraphs = steadyCalls;
   info.weightsConvertedAtLoad = loaded.convertedAtLoad;
   info.weightsConversionError = loaded.conversionError;
+  // Packing, so that the first pairs may be any of the call's; the shared cache, whose calls
+  // firstRound() sizes. auto: on a GPU, where the decode does not need the tokenizing cores.
+  info.tokenizeAhead = o.pack && streams == 0 && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -297,30 +307,91 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   return r;
 }
 
+PairSet Reranker::pairSet(const Group& group) const {
+  PairSet set;
+  set.sharePrefix = group.sharePrefix;
+  set.cancelled = group.cancelled.get();
+  if (set.sharePrefix && headReserve_ > 0) set.head = prompt_->instructionHead(group.instruction, headReserve_);
+  return set;
+}
+
+std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::vector<Group>& groups) const {
+  const size_t batch = info_.batchSize;
+  documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, tokenizeThreads_);
+  std::vector<PairSet> first;
+  const CallDocuments::Leading leading = documents.leadingPairs();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    first.push_back(pairSet(groups[g]));
+    first.back().pairs = leading.pairs[g];
+  }
+  const size_t n = firstRoundPairs(first, leading.bytes, documents.bytesLeft(), lanes_.size(), batch);
+  size_t left = n;
+  for (PairSet& set : first) {
+    set.pairs.resize(std::min(left, set.pairs.size()));
+    left -= set.pairs.size();
+  }
+  // Nothing to gain when no document is left to tokenize meanwhile (a call of about one round).
+  if (n == 0 || documents.allTokenized()) first.clear();
+  return first;
+}
+
 CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
-  std::vector<PreparedGroup> prepared = preparePairs(*prompt_, groups, info_.maxLength, tokenizeThreads_);
-  std::vector<PairSet> sets(groups.size());
-  for (size_t g = 0; g < groups.size(); ++g) {
-    out.groups[g] = std::move(prepared[g].result);
-    PairSet& set = sets[g];
-    set.sharePrefix = groups[g].sharePrefix;
-    set.cancelled = groups[g].cancelled.get();
-    set.error = out.groups[g].error;
-    if (set.error.empty()) {
-      for (const auto& p : prepared[g].pairs) set.pairs.push_back(&p.tokens);
-      if (set.sharePrefix && headReserve_ > 0) set.head = prompt_->instructionHead(groups[g].instruction, headReserve_);
+  CallDocuments documents(*prompt_, groups, info_.maxLength);
+  // Packed on the shared cache: the call's first pairs, one decode call's worth per lane, decode
+  // while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
+  std::vector<PairSet> first = info_.tokenizeAhead ? firstRound(documents, groups) : std::vector<PairSet>{};
+  std::future<void> rest;
+  if (!first.empty()) {
+    // Fewer threads than alone: the lanes' threads prepare and launch their decode calls meanwhile.
+    const unsigned threads = std::max<unsigned>(1, tokenizeThreads_ - std::min<unsigned>(tokenizeThreads_, static_cast<unsigned>(lanes_.size())));
+    try {
+      rest = std::async(std::launch::async, [&documents, threads] { documents.tokenizeRest(threads); });
+    } catch (const std::system_error&) {
+      first.clear();  // no thread to be had: tokenize the rest first
     }
   }
-  // Tokenizing (above) needs only the vocabulary, so calls tokenize side by side; the contexts are
-  // one call's at a time. A call whose documents take long to tokenize then holds up no other.
-  std::lock_guard<std::mutex> lock(mutex_);
+  if (!rest.valid()) documents.tokenizeRest(tokenizeThreads_);
+  // Tokenizing needs only the vocabulary, so calls tokenize side by side; the contexts are one
+  // call's at a time. A call whose documents take long to tokenize then holds up no other: one
+  // whose rest is still tokenizing after its first round lets another call decode meanwhile.
+  std::unique_lock<std::mutex> lock(mutex_);
   DecodeStats stats;
+  if (!first.empty()) scoreOnLanes(lanes_, first, true, info_.batchSize, info_.threads, stats);
+  if (rest.valid()) {
+    if (rest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      lock.unlock();
+      rest.wait();
+      lock.lock();
+    }
+    rest.get();
+  }
+  std::vector<PreparedGroup> prepared = documents.assemble();
+  std::vector<PairSet> sets;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    out.groups[g] = std::move(prepared[g].result);
+    PairSet& set = sets.emplace_back(pairSet(groups[g]));
+    set.error = out.groups[g].error;
+    // A group whose first pairs failed or were cancelled decodes no more.
+    const size_t done = first.empty() ? 0 : first[g].pairs.size();
+    if (set.error.empty() && !first.empty()) {
+      set.error = first[g].error;
+      set.aborted = first[g].aborted;
+    }
+    if (set.error.empty()) {
+      for (size_t k = done; k < prepared[g].pairs.size(); ++k) set.pairs.push_back(&prepared[g].pairs[k].tokens);
+    }
+  }
   scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, info_.threads, stats);
   out.decodeCalls = stats.decodeCalls;
   out.graphsReused = stats.graphsReused;
   out.decodeMs = stats.decodeMs;
+  for (size_t g = 0; g < first.size(); ++g) {
+    out.pairsAhead += first[g].pairs.size();
+    sets[g].computedTokens += first[g].computedTokens;
+    sets[g].scores.insert(sets[g].scores.begin(), first[g].scores.begin(), first[g].scores.end());
+  }
 
   for (size_t g = 0; g < groups.size(); ++g) {
     GroupResult& res = out.groups[g];

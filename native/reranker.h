@@ -23,6 +23,8 @@
 
 namespace rerank {
 
+class CallDocuments;  // document_pairs.h
+
 struct LoadOptions {
   std::string path;
   std::string gpu = "auto";  // auto | cpu | cuda | vulkan | metal
@@ -58,6 +60,9 @@ struct LoadOptions {
   // when every layer goes to CUDA and they fit (weights_at_load.h); bf16: converted whatever the
   // backend (Linux), for tests and benchmarks.
   std::string weights = "stored";
+  // Packed on the shared cache: a large call's first pairs, one decode call's worth per context,
+  // decode while its other documents tokenize. auto: with every layer on a GPU; on | off.
+  std::string tokenizeAhead = "auto";
 };
 
 struct Group {
@@ -94,6 +99,7 @@ struct CallResult {
   uint64_t decodeCalls = 0;
   double decodeMs = 0;
   uint64_t graphsReused = 0;
+  uint64_t pairsAhead = 0;  // pairs decoded while the rest of the call's documents tokenized
 };
 
 struct ModelInfo {
@@ -122,6 +128,7 @@ struct ModelInfo {
   bool reuseGraphs = false;  // in effect: asked for, and possible with this layout
   bool weightsConvertedAtLoad = false;  // decoding with BF16 weights made from the file at load
   std::string weightsConversionError;   // why weights: 'auto' loaded the file as stored after trying
+  bool tokenizeAhead = false;  // in effect (LoadOptions::tokenizeAhead)
   uint64_t kvCacheBytes = 0;  // all the contexts' caches
   uint64_t kvCacheCpuBytes = 0;  // the share of the layers not offloaded to a GPU
 };
@@ -149,6 +156,11 @@ class Reranker {
 
  private:
   Reranker() = default;
+  // An empty set of `group`'s settings.
+  PairSet pairSet(const Group& group) const;
+  // Tokenizes the call's first documents and gives, per group, the pairs of them that the contexts
+  // decode in one call each; none when no document is left to tokenize while they decode.
+  std::vector<PairSet> firstRound(CallDocuments& documents, const std::vector<Group>& groups) const;
   // KV cells for the instruction head the decoder keeps from call to call (PairDecoder): the
   // default instruction's takes 60 tokens, and a few sentences more fit.
   static constexpr uint32_t kHeadReserve = 256;

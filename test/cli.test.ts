@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker } from '../lib/index.js';
 import type { RerankResponse } from '../lib/types.js';
 import { cpuFeatures } from '../lib/cli/doctor.js';
+import { loadOptions } from '../lib/cli/args.js';
 import { packageRoot } from '../models/paths.js';
 import { findKnownModel } from '../models/registry.js';
 import { hostedExample, tinyModel } from './helpers.js';
@@ -91,6 +92,11 @@ describe('llama-rerank rank', () => {
     const bad = await run(['rank', '-m', model, '-q', 'q', '--contexts', '9'], { input: 'a\n' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--contexts/);
+  });
+
+  it('--tokenize-first turns tokenizing ahead off (on by default with every layer on a GPU only)', () => {
+    expect(loadOptions({ 'tokenize-first': true })).toMatchObject({ tokenizeAhead: false });
+    expect(loadOptions({})).not.toHaveProperty('tokenizeAhead');
   });
 
   // npx in a checkout runs dist/lib/cli/main.js itself: tsc writes it without the bit (scripts/build-ts.mjs)

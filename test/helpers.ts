@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { Reranker } from '../lib/index.js';
 import { ModelKind, ensureTestModel } from '../test-models/generate.js';
-import type { RerankRequest, RerankResponse } from '../lib/types.js';
+import type { LoadOptions, RerankRequest, RerankResponse } from '../lib/types.js';
 
 export const SEED = 1;
 
@@ -23,4 +25,20 @@ export function scoresByIndex(r: RerankResponse): number[] {
   const out: number[] = [];
   for (const x of r.results) out[x.index] = x.relevance_score;
   return out;
+}
+
+/** Each score within `tolerance` of the one wanted. */
+export function expectClose(got: number[], want: number[], tolerance: number): void {
+  expect(got).toHaveLength(want.length);
+  got.forEach((s, i) => expect(Math.abs(s - want[i])).toBeLessThan(tolerance));
+}
+
+/** Runs `fn` on a Reranker of the tiny rank model (or `model`) loaded with `options`, then frees it. */
+export async function withModel<T>(options: Omit<LoadOptions, 'model'> & { model?: string }, fn: (r: Reranker) => Promise<T>): Promise<T> {
+  const r = await Reranker.load({ model: tinyModel('rank'), ...options });
+  try {
+    return await fn(r);
+  } finally {
+    r.dispose();
+  }
 }

@@ -118,6 +118,8 @@ step reuse-graphs 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shap
 step reuse-graphs-3 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 3 --workloads G100,S1
 # last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
 step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads G100,G16
+# the same without tokenizing ahead (README "Tokenizing ahead"): every document tokenized first
+step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads G100,G16
 step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads G100,G16
 
 echo "== done after $SECONDS s; in \$OUT:"; ls -la "$OUT"

@@ -31,6 +31,7 @@ export const LOAD_FLAGS = {
   'kv-streams': { type: 'string' },
   contexts: { type: 'string' },
   'reuse-graphs': { type: 'boolean' },
+  'tokenize-first': { type: 'boolean' },
 } as const satisfies Options;
 
 export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known model name (e.g. qwen/qwen3-reranker-0.6b)
@@ -48,7 +49,10 @@ export const LOAD_USAGE = `  -m, --model M           a GGUF file or a known mode
       --contexts N        contexts decoding parts of a call at once (README "Contexts";
                           default: up to 3 on CUDA, as GPU memory allows; else 1)
       --reuse-graphs      keep a large request's decode calls one shape, so llama.cpp reuses
-                          their graph (README "Reused graphs"; default: off)`;
+                          their graph (README "Reused graphs"; default: off)
+      --tokenize-first    tokenize a call's documents before its first decode call, instead
+                          of its first pairs decoding while the rest tokenize (README
+                          "Tokenizing ahead"; the default with every layer on a GPU)`;
 
 /** -h or --help among a command's flags: its usage is printed instead (exit code 0). */
 export class HelpRequested extends Error {}
@@ -119,6 +123,7 @@ export function loadOptions(values: LoadValues): Omit<LoadOptions, 'model'> {
   if (kvStreams !== undefined) options.kvStreams = kvStreams;
   if (contexts !== undefined) options.contexts = contexts;
   if (values['reuse-graphs'] === true) options.reuseGraphs = true;
+  if (values['tokenize-first'] === true) options.tokenizeAhead = false;
   if (threads !== undefined) options.threads = threads;
   if (maxLength !== undefined) options.maxLength = maxLength;
   // The library's own checks, now rather than after a download or once a server is listening; the

@@ -229,6 +229,50 @@ static int checkWeightsAtLoad(const char* path) {
   return failures;
 }
 
+// The first round of a call tokenized ahead (decode_lanes.h firstRoundPairs): pairs that fill one
+// call per lane, and none when the round would cost the call a decode call more.
+static int checkFirstRound() {
+  int failures = 0;
+  // 40 pairs of a 20-token prefix and 80 tokens of their own, of 400 bytes of text each: 80 cost
+  // each, the first 100 (its prefix).
+  std::vector<std::vector<llama_token>> tokens(40, std::vector<llama_token>(20, 7));
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i].insert(tokens[i].end(), 80, static_cast<llama_token>(300 + i));
+  std::vector<rerank::PairSet> sets(1);
+  for (auto& t : tokens) sets[0].pairs.push_back(&t);
+  const uint64_t perPair = 400;
+  auto partTokens = [&](size_t n, size_t lanes, size_t batch) {
+    std::vector<rerank::PairSet> first(1);
+    first[0].pairs.assign(sets[0].pairs.begin(), sets[0].pairs.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<size_t> out;
+    for (const auto& part : rerank::planParts(first, true, lanes, batch)) {
+      size_t t = 0;
+      for (const auto& span : part) t += 20 + (span.end - span.begin) * 80;  // the prefix, then each pair's own
+      out.push_back(t);
+    }
+    return out;
+  };
+  // 3 lanes of 512-token calls: parts of 6 pairs (20 + 480 tokens), 18 pairs; 19 would not fit. The
+  // rest, about 2,950 tokens (the 22 pairs tokenized beyond the round, 5,800 bytes of text left, and
+  // the prefix again), in 2 calls a lane; the call whole (4,390) in 3.
+  const size_t n = rerank::firstRoundPairs(sets, 40 * perPair, 5800, 3, 512);
+  const auto round = partTokens(n, 3, 512);
+  failures += check(n == 18 && round.size() == 3 && *std::max_element(round.begin(), round.end()) <= 512,
+                    "a round of one call per lane, as full as whole pairs make it");
+  const auto more = partTokens(19, 3, 512);
+  failures += check(*std::max_element(more.begin(), more.end()) > 512, "one pair more would spill into a second call");
+  // One lane of 1,000-token calls: a round of 12 pairs (980 tokens). Of 36 pairs tokenized (2,900
+  // tokens, 80.6 a pair of text) and L pairs' text left, the call whole takes ceil((2,900 + 80.6 L) /
+  // 1,000) calls, the round and the rest 1 + ceil((1,940 + 80.6 L) / 1,000) (the rest decodes the
+  // 20-token prefix again).
+  std::vector<rerank::PairSet> some(1);
+  some[0].pairs.assign(sets[0].pairs.begin(), sets[0].pairs.begin() + 36);
+  const auto firstWith = [&](uint64_t left) { return rerank::firstRoundPairs(some, 36 * perPair, left * perPair, 1, 1000); };
+  failures += check(firstWith(20) == 12, "20 pairs left: 1 + 4 calls against 5");
+  failures += check(firstWith(26) == 0, "26 pairs left: none, 1 + 5 calls against 5 (the rest just over 4 calls' worth)");
+  failures += check(firstWith(27) == 12, "27 pairs left: 1 + 5 against 6");
+  return failures;
+}
+
 // How many more contexts an automatic load adds: what the device's free memory holds beyond the reserve.
 static int checkContextsThatFit() {
   int failures = 0;
@@ -319,15 +363,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
                  checkWeightsAtLoad(argv[2]);
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 5; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);
     // the three ways of decoding: each request alone, packed on the shared cache, KV streams; and
-    // packed on two contexts decoding at once
+    // packed on two contexts decoding at once, then with the first pairs decoded while the rest of
+    // the documents tokenize (on another thread, from the tokens' storage: what ASan watches)
     o.pack = round > 0;
     o.kvStreams = round == 2 ? 4 : 0;
-    o.contexts = round == 3 ? 2 : 1;
+    o.contexts = round >= 3 ? 2 : 1;
+    o.tokenizeAhead = round == 4 ? "on" : "off";
     auto r = Reranker::load(o);
 
     Group g;
@@ -355,7 +401,9 @@ int main(int argc, char** argv) {
     crowdRefused.documents[20] = std::string(5000, 'y');
 
     std::vector<Group> groups{g, longOne, refused, unshared, chunked, queryTooLong, crowd, crowdRefused};
-    auto res = r->score(groups).groups;
+    const rerank::CallResult call = r->score(groups);
+    const auto& res = call.groups;
+    failures += check((call.pairsAhead > 0) == (round == 4), "pairs decoded ahead with tokenizeAhead only");
     failures += check(res.size() == 8, "eight results");
     failures += check(res[6].error.empty() && res[6].scores.size() == 40, "a call's documents tokenized on two threads");
     failures += check(res[7].errorCode == "DOCUMENT_TOO_LONG" && res[7].errorIndex == 20, "the first failure among them");

@@ -1,6 +1,7 @@
 // What one G100 request (100 documents of 256 tokens) spends outside llama_decode: tokenizing its
-// documents, the JS around the call, reading the scores. On a GPU the request waits for all of its
-// tokens before its first decode call, so this is fixed time beside a few hundred ms of decoding.
+// documents, the JS around the call, reading the scores, and, tokenizing ahead (README "Tokenizing
+// ahead"), the wait for the rest of its documents after its first round. Fixed time beside a few
+// hundred ms of decoding on a GPU, which idles meanwhile.
 // A GPU's 2048-token batches, so that one native call holds the whole request (on the CPU's 512 its
 // slices tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
 // outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
@@ -8,8 +9,8 @@
 // one thread until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
 // `--contexts 3 --packed` loads as a CUDA GPU does (3 contexts, requests packed), and
 // `--tokenize-ahead on|off` sets the load option tokenizeAhead (default: the backend's): the time
-// outside decoding is then what a request waits for before its first decode call and after its
-// last, the documents it tokenizes while its first pairs decode not counted.
+// outside decoding then leaves out the documents it tokenizes while its first pairs decode. It prints
+// the decode calls of a request too.
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
 //     [--contexts N] [--packed] [--tokenize-ahead on|off]
 import { Reranker } from '../lib/index.js';

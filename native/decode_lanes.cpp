@@ -93,8 +93,8 @@ std::vector<PairSet> partSets(const std::vector<PairSet>& sets, const Part& part
   return out;
 }
 
-// The tokens a lane decodes for `part`: each span's pairs, once its prefix (as the decoder finds it:
-// the pairs' shared tokens, at least the kept head) and the rest of each pair, less the kept head.
+// The tokens a lane decodes for `part`: for each span, its prefix once (as the decoder finds it: the
+// pairs' shared tokens, at least the kept head), less the kept head, and the rest of each pair.
 size_t partTokens(const std::vector<PairSet>& sets, const Part& part) {
   size_t tokens = 0;
   for (const PairSpan& span : part) {
@@ -164,8 +164,8 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
   // The round's calls are seldom quite full (its pairs are whole), so the rest may need a call more
   // per lane than the call whole would (when its calls' tokens are just over a whole number of
   // calls): then it does not pay. The pairs not tokenized yet are estimated at the cost per byte of
-  // text of those that are. A margin would not help: on a large call the estimate's error is many
-  // calls' worth, and the odds of a call more stay those of landing in that window.
+  // text of those that are. No margin: on a large call the estimate's error is worth more than a
+  // round's shortfall, so a margin wide enough to be safe would refuse nearly every large call.
   size_t known = 0, head = 0, again = 0;
   for (size_t k = 0; k < items.size(); ++k) {
     known += items[k].cost;

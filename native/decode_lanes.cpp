@@ -107,7 +107,14 @@ size_t partTokens(const std::vector<PairSet>& sets, const Part& part) {
   return tokens;
 }
 
-// `sets` with their pairs in call order up to `n` in all.
+void useThreads(Lane& lane, int32_t threads) {
+  if (lane.threadsNow == threads) return;
+  llama_set_n_threads(lane.ctx.get(), threads, threads);
+  lane.threadsNow = threads;
+}
+
+}  // namespace
+
 std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n) {
   std::vector<PairSet> out;
   for (const PairSet& from : sets) {
@@ -116,19 +123,12 @@ std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n) {
     s.pairs.assign(from.pairs.begin(), from.pairs.begin() + static_cast<std::ptrdiff_t>(take));
     s.sharePrefix = from.sharePrefix;
     s.head = from.head;
+    s.cancelled = from.cancelled;
     n -= take;
     out.push_back(std::move(s));
   }
   return out;
 }
-
-void useThreads(Lane& lane, int32_t threads) {
-  if (lane.threadsNow == threads) return;
-  llama_set_n_threads(lane.ctx.get(), threads, threads);
-  lane.threadsNow = threads;
-}
-
-}  // namespace
 
 std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens) {
   std::vector<Part> parts;

@@ -46,6 +46,10 @@ using Part = std::vector<PairSpan>;
 // scores, depend on it alone.
 std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);
 
+// `sets` with their settings and their pairs in call order, up to `n` pairs in all (none of a set
+// with an error).
+std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n);
+
 // How many of the call's first pairs, in call order (`sets`, packed: the pairs tokenized so far, of
 // documents of `bytesTokenized` bytes), to decode in a round of their own while the documents left
 // (`bytesLeft` bytes) tokenize: the most that planParts cuts into parts of one call each (a part's

@@ -127,7 +127,7 @@ CallDocuments::CallDocuments(const Prompt& prompt, const std::vector<Group>& gro
 
 void CallDocuments::tokenize(size_t end, unsigned threads) {
   size_t bytes = 0;
-  for (size_t k = next_; k < end; ++k) bytes += groups_[items_[k].first].documents[items_[k].second].size();
+  for (size_t k = next_; k < end; ++k) bytes += itemBytes(k);
   const size_t wanted = std::max<size_t>(1, bytes / kBytesPerThread);
   const size_t from = next_;
   forEachIndex(end - from, static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k, unsigned) {
@@ -159,7 +159,7 @@ void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
     size_t end = next_;
     uint64_t picked = 0;
     do {
-      picked += groups_[items_[end].first].documents[items_[end].second].size();
+      picked += itemBytes(end);
       ++end;
     } while (end < items_.size() && picked < bytes);
     tokenize(end, threads);
@@ -189,7 +189,7 @@ CallDocuments::Leading CallDocuments::leadingPairs() const {
 
 uint64_t CallDocuments::bytesLeft() const {
   uint64_t bytes = 0;
-  for (size_t k = next_; k < items_.size(); ++k) bytes += groups_[items_[k].first].documents[items_[k].second].size();
+  for (size_t k = next_; k < items_.size(); ++k) bytes += itemBytes(k);
   return bytes;
 }
 

@@ -82,6 +82,7 @@ class CallDocuments {
 
  private:
   void tokenize(size_t end, unsigned threads);  // items_[next_, end)
+  size_t itemBytes(size_t k) const { return groups_[items_[k].first].documents[items_[k].second].size(); }
 
   const Prompt& prompt_;
   const std::vector<Group>& groups_;

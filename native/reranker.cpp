@@ -318,21 +318,16 @@ PairSet Reranker::pairSet(const Group& group) const {
 std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::vector<Group>& groups) const {
   const size_t batch = info_.batchSize;
   documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, tokenizeThreads_);
-  std::vector<PairSet> first;
+  // Nothing to gain when no document is left to tokenize meanwhile (a call of about one round).
+  if (documents.allTokenized()) return {};
+  std::vector<PairSet> leadingSets;
   const CallDocuments::Leading leading = documents.leadingPairs();
   for (size_t g = 0; g < groups.size(); ++g) {
-    first.push_back(pairSet(groups[g]));
-    first.back().pairs = leading.pairs[g];
+    leadingSets.push_back(pairSet(groups[g]));
+    leadingSets.back().pairs = leading.pairs[g];
   }
-  const size_t n = firstRoundPairs(first, leading.bytes, documents.bytesLeft(), lanes_.size(), batch);
-  size_t left = n;
-  for (PairSet& set : first) {
-    set.pairs.resize(std::min(left, set.pairs.size()));
-    left -= set.pairs.size();
-  }
-  // Nothing to gain when no document is left to tokenize meanwhile (a call of about one round).
-  if (n == 0 || documents.allTokenized()) first.clear();
-  return first;
+  const size_t n = firstRoundPairs(leadingSets, leading.bytes, documents.bytesLeft(), lanes_.size(), batch);
+  return n == 0 ? std::vector<PairSet>{} : firstPairs(leadingSets, n);
 }
 
 CallResult Reranker::score(std::vector<Group>& groups) {

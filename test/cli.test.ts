@@ -11,6 +11,7 @@ import { Reranker } from '../lib/index.js';
 import type { RerankResponse } from '../lib/types.js';
 import { cpuFeatures } from '../lib/cli/doctor.js';
 import { loadOptions } from '../lib/cli/args.js';
+import { readDocuments } from '../lib/cli/documents.js';
 import { packageRoot } from '../models/paths.js';
 import { findKnownModel } from '../models/registry.js';
 import { hostedExample, tinyModel } from './helpers.js';
@@ -340,6 +341,14 @@ describe('command-line mistakes and failures', () => {
     const res = await run(['rank', '-m', model, '-q', 'q', '--json', file]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).results.map((r: { document: { text: string } }) => r.document.text).sort()).toEqual(['alpha', 'beta']);
+  });
+
+  it('reads a document file of 300,000 lines (more than a spread of arguments takes)', async () => {
+    const file = join(dir, 'many.txt');
+    writeFileSync(file, Array.from({ length: 300_000 }, (_, i) => `document ${i}`).join('\n'));
+    const docs = await readDocuments([file], process.stdin);
+    expect(docs).toHaveLength(300_000);
+    expect(docs[299_999]).toBe('document 299999');
   });
 
   it('exit code 1 when stdout cannot be written (a full disk)', async () => {

@@ -45,7 +45,8 @@ export async function readDocuments(files: string[], stdin: NodeJS.ReadStream): 
     } catch (err) {
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, false);
     }
-    docs.push(...parseDocuments(text, file === '-' ? 'stdin' : file));
+    // not push(...): a spread of a file's hundreds of thousands of lines overflows the call stack
+    for (const doc of parseDocuments(text, file === '-' ? 'stdin' : file)) docs.push(doc);
   }
   if (docs.length === 0) throw new UsageError('no documents: the input is empty', false);
   return docs;

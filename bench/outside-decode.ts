@@ -10,9 +10,10 @@
 // `--contexts 3 --packed` loads as a CUDA GPU does (3 contexts, requests packed), and
 // `--tokenize-ahead on|off` sets the load option tokenizeAhead (default: the backend's): the time
 // outside decoding then leaves out the documents it tokenizes while its first pairs decode. It prints
-// the decode calls of a request too.
+// the decode calls of a request too, and the tokens it computes (the model's work: `--kv-streams N`
+// sets the load option kvStreams, whose streams decode a request's query once each).
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
-//     [--contexts N] [--packed] [--tokenize-ahead on|off]
+//     [--contexts N] [--packed] [--tokenize-ahead on|off] [--kv-streams N]
 import { Reranker } from '../lib/index.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { oneRequestWorkloads } from './workloads.js';
@@ -37,6 +38,7 @@ const r = await Reranker.load({
   contexts,
   reproducible: args.includes('--packed') ? false : undefined,
   tokenizeAhead: ahead === undefined ? undefined : ahead === 'on',
+  kvStreams: flag('--kv-streams') ? Number(flag('--kv-streams')) : undefined,
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {
@@ -44,6 +46,7 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
   const outside: number[] = [];
   let pairsAhead = 0;
   let calls = 0; // decode calls of the last run
+  let computed = 0; // and the tokens it computed
   const wall: number[] = [];
   for (let k = 0; k < runs; k++) {
     const before = r.stats;
@@ -54,11 +57,13 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
     outside.push(ms - (r.stats.decodeMs - before.decodeMs));
     pairsAhead = r.stats.pairsAhead - before.pairsAhead;
     calls = r.stats.decodeCalls - before.decodeCalls;
+    computed = r.stats.computedTokens - before.computedTokens;
   }
   const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
   console.log(
     `${id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
-      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls` +
+      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls, ` +
+      `${computed} tokens computed` +
       (r.info.tokenizeAhead ? `, ${pairsAhead} pairs decoded ahead` : ''),
   );
 }

@@ -26,8 +26,29 @@ bool startsWithHead(const PairSet& set) {
          });
 }
 
-Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken)
-    : ctx_(ctx), mem_(llama_get_memory(ctx)), batch_(batchSize, maxSeqsPerToken), head_(head), capture_(capture) {
+HeadChoice chooseHead(const std::vector<PairSet*>& sets, const std::vector<llama_token>& kept) {
+  for (PairSet* s : sets) {
+    if (!startsWithHead(*s)) s->head.clear();
+  }
+  HeadChoice choice;
+  for (PairSet* s : sets) {
+    if (s->pairs.empty() || !s->error.empty() || isCancelled(*s)) continue;
+    if (choice.action == HeadChoice::Action::Nothing) choice.action = HeadChoice::Action::Drop;
+    if (s->head.empty()) continue;
+    if (s->head == kept) return {HeadChoice::Action::UseKept, s};
+    if (!choice.payer) choice = {HeadChoice::Action::Decode, s};
+  }
+  return choice;
+}
+
+Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken,
+                 uint32_t headReserve)
+    : ctx_(ctx),
+      mem_(llama_get_memory(ctx)),
+      batch_(batchSize, maxSeqsPerToken),
+      headReserve_(headReserve),
+      head_(head),
+      capture_(capture) {
   llama_set_abort_callback(ctx_, &Decoder::onAbort, this);
 }
 
@@ -40,7 +61,7 @@ void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
   if (pack) {
     std::vector<PairSet*> all;
     for (PairSet& s : sets) all.push_back(&s);
-    run(std::move(all), stats);
+    runOnce(std::move(all), stats);
     return;
   }
   for (PairSet& s : sets) {
@@ -49,9 +70,49 @@ void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
       s.aborted = true;
       continue;
     }
-    run({&s}, stats);
+    runOnce({&s}, stats);
     afterRun();
   }
+}
+
+void Decoder::runOnce(std::vector<PairSet*> sets, DecodeStats& stats) {
+  runFailed_ = true;  // until the run ends well: after a throw or a failed decode the cache is emptied
+  if (!prepareHead(sets, stats)) return;
+  runFailed_ = !run(std::move(sets), stats);
+}
+
+bool Decoder::prepareHead(const std::vector<PairSet*>& sets, DecodeStats& stats) {
+  if (headReserve_ == 0) return true;
+  const HeadChoice choice = chooseHead(sets, kept_);
+  switch (choice.action) {
+    case HeadChoice::Action::Nothing:
+      return true;
+    case HeadChoice::Action::Drop:
+      dropHead();
+      return true;
+    case HeadChoice::Action::UseKept:
+      return decodeHead(sets, *choice.payer, false, stats);
+    case HeadChoice::Action::Decode:
+      dropHead();
+      if (choice.payer->head.size() > headReserve_) return true;  // too long to keep: none is
+      kept_ = choice.payer->head;
+      return decodeHead(sets, *choice.payer, true, stats);
+  }
+  return true;
+}
+
+void Decoder::afterRun() {
+  if (kept_.empty() || runFailed_) {
+    runFailed_ = false;
+    dropHead();
+    return;
+  }
+  keepOnlyHead();
+}
+
+void Decoder::dropHead() {
+  kept_.clear();
+  llama_memory_clear(mem_, false);
 }
 
 bool Decoder::onAbort(void* self) {
@@ -87,6 +148,15 @@ Decoder::Decoded Decoder::decode(const std::vector<PairSet*>& sets, DecodeStats&
   if (rc == 2) return {false, "cancelled", true};
   const std::string why = takeLastLlamaError();
   return {false, "llama_decode failed (" + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why), false};
+}
+
+void Decoder::failAll(const std::vector<PairSet*>& sets, const Decoded& out) {
+  for (PairSet* s : sets) {
+    if (!s->error.empty()) continue;
+    const bool cancelled = isCancelled(*s);
+    s->error = cancelled ? "cancelled" : out.error;
+    s->aborted = cancelled || out.aborted;
+  }
 }
 
 float Decoder::scoreOf(size_t k, size_t outputs, int32_t batchIndex) const {

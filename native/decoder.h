@@ -29,8 +29,8 @@ struct DecodeStats {
 struct PairSet {
   std::vector<const std::vector<llama_token>*> pairs;
   bool sharePrefix = true;
-  // The tokens every request of its instruction starts with (Prompt::instructionHead), which the
-  // shared-cache decoder keeps in the cache from one call to the next; empty: none to keep.
+  // The tokens every request of its instruction starts with (Prompt::instructionHead), which a
+  // decoder keeps in the cache from one call to the next; empty: none to keep.
   std::vector<llama_token> head;
   const std::atomic<bool>* cancelled = nullptr;  // set from another thread: stop at the next decode call
 
@@ -52,6 +52,23 @@ bool startsWithHead(const PairSet& set);
 
 inline bool isCancelled(const PairSet& s) { return s.cancelled && s.cancelled->load(std::memory_order_relaxed); }
 
+// Which instruction head a run keeps in the cache, the same rule for both decoders: the kept one if
+// a set of the run uses it, else the first such set's own head (decoded alone), else none. A set
+// decoded alone then starts on a head decoded alone, or on an empty cache: its scores must not
+// depend on what an earlier run left (the cells and values its tokens would see). Clears the head
+// of a set whose pairs do not all begin with it.
+struct HeadChoice {
+  enum class Action {
+    Nothing,  // no set decodes: the cache stays as it is
+    UseKept,
+    Decode,   // keep `payer`'s head instead
+    Drop,     // no set has a head to use: empty the cache
+  };
+  Action action = Action::Nothing;
+  PairSet* payer = nullptr;  // the set whose head is kept, which pays for what of it is decoded
+};
+HeadChoice chooseHead(const std::vector<PairSet*>& sets, const std::vector<llama_token>& kept);
+
 class Decoder {
  public:
   virtual ~Decoder() = default;
@@ -69,14 +86,19 @@ class Decoder {
   void resetAbort() { abortAll_.store(false); }
 
  protected:
-  Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken);
+  // `headReserve`: the most tokens of an instruction head kept across runs (0: none is kept).
+  Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqsPerToken,
+          uint32_t headReserve);
 
-  // Scores `sets` on the cache as afterRun() left it (at first: empty, cells numbered from 0).
-  virtual void run(std::vector<PairSet*> sets, DecodeStats& stats) = 0;
-  // After each run: the cache as the next run must find it; here, empty. Clearing the cell
-  // bookkeeping is enough: the data is overwritten before it is read (and zeroing a large cache
-  // cost more than a small request).
-  virtual void afterRun() { llama_memory_clear(mem_, false); }
+  // Scores `sets` on the cache as the last run left it (the kept head, or empty: cells numbered
+  // from 0); false when a decode failed (each set then has the error).
+  virtual bool run(std::vector<PairSet*> sets, DecodeStats& stats) = 0;
+  // Decodes what of kept_ the run needs and the cache lacks (`fresh`: none of it is there), alone,
+  // the same way each time, its tokens counted as `payer`'s; false when a decode failed (failAll).
+  virtual bool decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) = 0;
+  // After a run that ended well with a head kept: the cache holds the head only, as the next run
+  // must find it.
+  virtual void keepOnlyHead() = 0;
 
   struct Decoded {
     bool ok = true;
@@ -85,6 +107,8 @@ class Decoder {
   };
   // Decodes batch_ for `sets`; when not ok, the caller ends every set of the run with the error.
   Decoded decode(const std::vector<PairSet*>& sets, DecodeStats& stats);
+  // Ends every set not ended yet with a failed decode's error (a cancelled one as cancelled).
+  static void failAll(const std::vector<PairSet*>& sets, const Decoded& out);
   // The score of the last decode's `k`-th output, which sits at `batchIndex` in the batch;
   // `outputs`: how many the batch had (each must have its hidden state captured, for a rank head).
   float scoreOf(size_t k, size_t outputs, int32_t batchIndex) const;
@@ -92,9 +116,21 @@ class Decoder {
   llama_context* ctx_;
   llama_memory_t mem_;
   Batch batch_;
+  const uint32_t headReserve_;
+  std::vector<llama_token> kept_;  // the instruction head kept in the cache; empty: none
 
  private:
   static bool onAbort(void* self);
+  // One run: its head made ready, the run, then the cache as the next run must find it.
+  void runOnce(std::vector<PairSet*> sets, DecodeStats& stats);
+  // Makes the run's head (chooseHead) the kept one and ready where the run needs it; false when a
+  // decode failed.
+  bool prepareHead(const std::vector<PairSet*>& sets, DecodeStats& stats);
+  // After each run: the kept head only, or, when none is kept or the run failed, an empty cache.
+  // Clearing the cell bookkeeping is enough: the data is overwritten before it is read (and
+  // zeroing a large cache cost more than a small request).
+  void afterRun();
+  void dropHead();
 
   const ScoreHead& head_;
   HiddenCapture& capture_;
@@ -102,6 +138,7 @@ class Decoder {
   const std::vector<PairSet*>* running_ = nullptr;  // the sets of the decode in progress, for onAbort
   // onAbort told llama.cpp to stop the decode in progress: its failure lines are ours, not news.
   std::atomic<bool> stopping_{false};
+  bool runFailed_ = false;  // a decode of the last run failed, or it threw: the cache is emptied after it
 };
 
 }  // namespace rerank

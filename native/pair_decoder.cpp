@@ -270,74 +270,25 @@ class PairDecoder::Run {
   llama_token filler_ = -1;  // a token of the run's, for CallShape's fillers
 };
 
-void PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
-  runFailed_ = true;  // until the run ends well: after a throw or a failed decode the cache is emptied
-  if (headReserve_ > 0) {
-    for (PairSet* s : sets) {
-      if (!startsWithHead(*s)) s->head.clear();
-    }
-    // Keep the head one of the sets uses: the kept one if any does, else the first set's. When the
-    // sets that decode have no head to use, none is kept: a set decoded alone then starts on an
-    // empty cache, as its scores must not depend on a head that an earlier run left (the cells its
-    // tokens take, and so the rounding of its attention, would).
-    PairSet* payer = nullptr;
-    bool decodes = false;
-    bool keptUsed = false;
-    for (PairSet* s : sets) {
-      if (s->pairs.empty() || !s->error.empty() || isCancelled(*s)) continue;
-      decodes = true;
-      if (s->head.empty()) continue;
-      if (s->head == kept_) {
-        keptUsed = true;
-        break;
-      }
-      if (!payer) payer = s;
-    }
-    if (decodes && !keptUsed) {
-      if (payer && !keepHead(payer->head, *payer, sets, stats)) return;
-      if (!payer) dropHead();
-    }
-  }
-  runFailed_ = !Run(*this, std::move(sets), stats).go();
-}
+bool PairDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) { return Run(*this, std::move(sets), stats).go(); }
 
-void PairDecoder::dropHead() {
-  kept_.clear();
-  llama_memory_clear(mem_, false);
-}
-
-bool PairDecoder::keepHead(const std::vector<llama_token>& head, PairSet& payer, const std::vector<PairSet*>& sets,
-                           DecodeStats& stats) {
-  dropHead();
-  if (head.size() > headReserve_) return true;
+bool PairDecoder::decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) {
+  if (!fresh) return true;
   // Alone, from cell 0, in calls of the batch size: the same cells and values whenever it is decoded.
-  for (size_t at = 0; at < head.size();) {
+  for (size_t at = 0; at < kept_.size();) {
     batch_.clear();
-    for (; at < head.size() && !batch_.full(); ++at) batch_.add(head[at], static_cast<llama_pos>(at), headSeq_, false);
+    for (; at < kept_.size() && !batch_.full(); ++at) batch_.add(kept_[at], static_cast<llama_pos>(at), headSeq_, false);
     payer.computedTokens += static_cast<uint64_t>(batch_.size());
     const Decoded out = decode(sets, stats);
     if (!out.ok) {
-      for (PairSet* s : sets) {
-        if (!s->error.empty()) continue;
-        const bool cancelled = isCancelled(*s);
-        s->error = cancelled ? "cancelled" : out.error;
-        s->aborted = cancelled || out.aborted;
-      }
+      failAll(sets, out);
       return false;
     }
   }
-  kept_ = head;
   return true;
 }
 
-void PairDecoder::afterRun() {
-  if (kept_.empty() || runFailed_) {
-    runFailed_ = false;
-    dropHead();
-    return;
-  }
-  // Every sequence but the head's goes: its cells stay 0 … n-1, the next run's tokens follow them.
-  llama_memory_seq_keep(mem_, headSeq_);
-}
+// Every sequence but the head's goes: its cells stay 0 … n-1, the next run's tokens follow them.
+void PairDecoder::keepOnlyHead() { llama_memory_seq_keep(mem_, headSeq_); }
 
 }  // namespace rerank

@@ -30,31 +30,25 @@ class PairDecoder : public Decoder {
   // shape (CallShape), for a context that computes each call as one graph.
   PairDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t maxSeqs,
               uint32_t contextCells, uint32_t prefixReserve, uint32_t headReserve, bool steadyCalls)
-      : Decoder(ctx, head, capture, batchSize, maxSeqs),
+      : Decoder(ctx, head, capture, batchSize, maxSeqs, headReserve),
         shape_(steadyCalls, batchSize),
         maxSeqs_(headReserve > 0 ? maxSeqs - 1 : maxSeqs),
         headSeq_(maxSeqs - 1),
         contextCells_(contextCells),
-        prefixReserve_(prefixReserve),
-        headReserve_(headReserve) {}
+        prefixReserve_(prefixReserve) {}
 
  private:
   class Run;
-  void run(std::vector<PairSet*> sets, DecodeStats& stats) override;
-  void afterRun() override;
-  // Makes `head` the kept one, decoded alone on an emptied cache; false when that decode failed
-  // (every set then has the error). Its tokens count as `payer`'s.
-  bool keepHead(const std::vector<llama_token>& head, PairSet& payer, const std::vector<PairSet*>& sets, DecodeStats& stats);
-  void dropHead();  // empties the cache
+  bool run(std::vector<PairSet*> sets, DecodeStats& stats) override;
+  // The head alone, on the emptied cache, in cells 0 … kept_.size()-1 of headSeq_.
+  bool decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) override;
+  void keepOnlyHead() override;
 
   CallShape shape_;
   int32_t maxSeqs_;  // sequences a run may use: 0 … maxSeqs_-1
   llama_seq_id headSeq_;
   uint32_t contextCells_;
   uint32_t prefixReserve_;
-  uint32_t headReserve_;
-  std::vector<llama_token> kept_;  // the head in cells 0 … kept_.size()-1, on headSeq_
-  bool runFailed_ = false;         // a decode of the last run failed: the cache is emptied after it
 };
 
 }  // namespace rerank

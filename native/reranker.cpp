@@ -44,7 +44,7 @@ struct CacheCells {
   uint32_t batch = 0;
   uint32_t streams = 0;        // 0: one unified cache
   uint32_t prefixReserve = 0;  // unified: the packed groups' prefixes
-  uint32_t headReserve = 0;    // unified: the kept instruction head
+  uint32_t headReserve = 0;    // the kept instruction head's most tokens
   uint32_t nCtx = 0;
 };
 
@@ -53,17 +53,18 @@ CacheCells cacheCells(const LoadOptions& o, uint32_t headReserve) {
   c.batch = std::max<uint32_t>(o.batchSize, 32);
   // llama.cpp reserves an output row per sequence and asserts that they fit one batch.
   c.streams = std::min<uint32_t>(o.kvStreams, std::min<uint32_t>(256, c.batch));
+  c.headReserve = o.keepHead ? headReserve : 0;
   if (c.streams == 0) {
     // One unified cache, the pairs sharing the prefix cells of their request: room for the longest
     // pair plus one full batch of other pairs, when groups are packed together for the prefixes of
     // those decoded at once, and for the instruction head kept from call to call, with a sequence
     // of its own (see PairDecoder).
     c.prefixReserve = o.pack ? std::min<uint32_t>(c.batch, 1024) : 0;
-    c.headReserve = o.keepHead ? headReserve : 0;
     c.nCtx = o.maxLength + c.batch + c.prefixReserve + c.headReserve;
   } else {
     // A stream per pair (see StreamDecoder): each holds the longest pair and a call's padding (a
-    // wave of two streams or more pads under batch/2 a stream).
+    // wave of two streams or more pads under batch/2 a stream). The kept head is the first cells of
+    // the pairs that begin with it: no more cells.
     c.nCtx = c.streams * (o.maxLength + c.batch / 2);
   }
   return c;
@@ -203,8 +204,8 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   llama_context_params cp = llama_context_default_params();
   cp.n_batch = batch;
   cp.n_ctx = cells.nCtx;
+  r->headReserve_ = cells.headReserve;
   if (streams == 0) {
-    r->headReserve_ = cells.headReserve;
     cp.kv_unified = true;
     cp.n_ubatch = std::min(batch, std::max<uint32_t>(o.ubatchSize, 32));
     cp.n_seq_max = std::clamp<uint32_t>(o.maxSequences, 3, std::min<uint32_t>(256, batch));
@@ -243,7 +244,7 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
     llama_context* ctx = lane.ctx.get();
     if (streams > 0) {
       lane.decoder = std::make_unique<StreamDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
-                                                     static_cast<int32_t>(streams), llama_n_ctx(ctx) / streams);
+                                                     static_cast<int32_t>(streams), llama_n_ctx(ctx) / streams, r->headReserve_);
     } else {
       lane.decoder = std::make_unique<PairDecoder>(ctx, r->head_, *lane.capture, static_cast<int32_t>(cp.n_batch),
                                                    static_cast<int32_t>(cp.n_seq_max), llama_n_ctx(ctx), prefixReserve, r->headReserve_,
@@ -293,9 +294,10 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.reuseGraphs = steadyCalls;
   info.weightsConvertedAtLoad = loaded.convertedAtLoad;
   info.weightsConversionError = loaded.conversionError;
-  // Packing, so that the first pairs may be any of the call's; the shared cache, whose calls
-  // firstRound() sizes. auto: on a GPU, where the decode does not need the tokenizing cores.
-  info.tokenizeAhead = o.pack && streams == 0 && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
+  // Packing, so that the first pairs may be any of the call's. firstRound() sizes the round as the
+  // shared cache's calls; KV streams decode it in waves of about as many tokens. auto: on a GPU,
+  // where the decode does not need the tokenizing cores.
+  info.tokenizeAhead = o.pack && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -334,8 +336,8 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
   CallDocuments documents(*prompt_, groups, info_.maxLength);
-  // Packed on the shared cache: the call's first pairs, one decode call's worth per lane, decode
-  // while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
+  // Packed: the call's first pairs, one decode call's worth per lane, decode while its other
+  // documents tokenize (on a GPU a large request waits for its tokens otherwise).
   std::vector<PairSet> first = info_.tokenizeAhead ? firstRound(documents, groups) : std::vector<PairSet>{};
   std::future<void> rest;
   if (!first.empty()) {

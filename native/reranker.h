@@ -39,8 +39,9 @@ struct LoadOptions {
   // Pairs of the groups of one score() call share decode calls (fuller batches, what a GPU needs);
   // off: each group is decoded alone, so its scores do not depend on the others.
   bool pack = false;
-  // Keep the instruction head in the cache from call to call (PairDecoder), in cells reserved for
-  // it; off when no request shares its prefix (the sharePrefix load option), which saves those cells.
+  // Keep the instruction head in the cache from call to call (Decoder): in cells reserved for it on
+  // the shared cache, in each KV stream's first cells; off when no request shares its prefix (the
+  // sharePrefix load option), which saves those cells.
   bool keepHead = true;
   // > 0: a KV stream per pair, this many, each pair attending over its own cells only (StreamDecoder);
   // 0: one unified cache the pairs share (PairDecoder).
@@ -60,7 +61,7 @@ struct LoadOptions {
   // when every layer goes to CUDA and they fit (weights_at_load.h); bf16: converted whatever the
   // backend (Linux), for tests and benchmarks.
   std::string weights = "stored";
-  // Packed on the shared cache: a large call's first pairs, one decode call's worth per context,
+  // Packed: a large call's first pairs, one decode call's worth per context,
   // decode while its other documents tokenize. auto: with every layer on a GPU; on | off.
   std::string tokenizeAhead = "auto";
 };
@@ -185,7 +186,7 @@ class Reranker {
   ModelPtr model_;  // declared first: freed after the contexts over it
   ScoreHead head_;
   std::unique_ptr<Prompt> prompt_;
-  uint32_t headReserve_ = 0;  // 0: no head is kept (KV streams, keepHead off)
+  uint32_t headReserve_ = 0;  // 0: no head is kept (keepHead off)
   std::vector<Lane> lanes_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)

@@ -20,15 +20,32 @@ class StreamDecoder::Run {
       states_.push_back(st);
       for (size_t p = 0; p < st.left; ++p) pending_.push_back({si, p});
     }
+    if (!d_.kept_.empty()) {
+      for (size_t s = 0; s < streams_.size(); ++s) {
+        if (!d_.groupHeld_[d_.groupOf(s)]) continue;
+        streams_[s].heldFrom = &d_.kept_;
+        streams_[s].held = d_.kept_.size();
+        streams_[s].head = streams_[s].hadHead = true;
+      }
+    }
     // Longest first, so a wave's pairs are of like length; ties in set and pair order, so that a
     // set decoded alone always gets the same layout.
     std::stable_sort(pending_.begin(), pending_.end(), [this](const PairRef& a, const PairRef& b) { return size(a) > size(b); });
   }
 
-  void go() {
+  // False when the run ended early: a decode failed or was aborted.
+  bool go() {
     for (;;) {
       dropCancelled();
-      if (pending_.empty() || !wave()) return;
+      if (pending_.empty()) return true;
+      if (!wave()) return false;
+    }
+  }
+
+  // Marks the groups with a stream that no longer holds the kept head in its first cells.
+  void recordLostHeads() const {
+    for (size_t s = 0; s < streams_.size(); ++s) {
+      if (streams_[s].hadHead && !streams_[s].head) d_.groupLost_[d_.groupOf(s)] = true;
     }
   }
 
@@ -46,6 +63,8 @@ class StreamDecoder::Run {
     // Its first `held` cells are the first tokens of `heldFrom` (a prefix kept from its last pair).
     const std::vector<llama_token>* heldFrom = nullptr;
     size_t held = 0;
+    bool hadHead = false;  // its first cells were the decoder's kept head when the run began
+    bool head = false;     // and still are
     bool busy = false;  // a pair of the wave is on it
     PairRef pair{};
     size_t offset = 0;  // the pair's next token (its position)
@@ -90,6 +109,7 @@ class StreamDecoder::Run {
       wave.erase(wave.begin() + static_cast<std::ptrdiff_t>(pick));
       st.offset = startOn(s, st.pair);
       if (st.offset < st.held) llama_memory_seq_rm(d_.mem_, static_cast<llama_seq_id>(s), static_cast<llama_pos>(st.offset), -1);
+      if (st.offset < d_.kept_.size()) st.head = false;
       st.held = st.offset;
       st.busy = true;
     }
@@ -183,10 +203,11 @@ class StreamDecoder::Run {
     }
   }
 
-  // Frees stream `s` but for its first `keep` cells: its request's prefix, for a next pair that
-  // starts with it.
+  // Frees stream `s` but for its first `keep` cells (its request's prefix, for a next pair that
+  // starts with it) and the kept head, if it still holds it.
   void release(size_t s, size_t keep) {
     Stream& st = streams_[s];
+    if (st.head) keep = std::max(keep, d_.kept_.size());
     llama_memory_seq_rm(d_.mem_, static_cast<llama_seq_id>(s), keep > 0 ? static_cast<llama_pos>(keep) : -1, -1);
     st.heldFrom = &tokens(st.pair);
     st.held = keep;
@@ -222,6 +243,68 @@ class StreamDecoder::Run {
   std::vector<Ending> endings_;
 };
 
-void StreamDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) { Run(*this, std::move(sets), stats).go(); }
+StreamDecoder::StreamDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize,
+                             int32_t streams, uint32_t streamCells, uint32_t headReserve)
+    : Decoder(ctx, head, capture, batchSize, 1, headReserve),
+      batchSize_(batchSize),
+      streams_(streams),
+      streamCells_(streamCells),
+      groupHeld_((static_cast<size_t>(streams) + kHeadGroup - 1) / kHeadGroup, false),
+      groupLost_(groupHeld_.size(), false) {}
+
+bool StreamDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
+  Run r(*this, std::move(sets), stats);
+  struct Record {
+    const Run& r;
+    ~Record() { r.recordLostHeads(); }  // also when the run throws
+  } record{r};
+  return r.go();
+}
+
+bool StreamDecoder::decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) {
+  if (fresh) {
+    groupHeld_.assign(groupHeld_.size(), false);
+    groupLost_.assign(groupLost_.size(), false);
+  }
+  // The groups of the streams a run can use: waves fill streams from 0, one pair each.
+  size_t pairs = 0;
+  for (const PairSet* s : sets) pairs += s->error.empty() && !isCancelled(*s) ? s->pairs.size() : 0;
+  const size_t groups = (std::min(pairs, static_cast<size_t>(streams_)) + kHeadGroup - 1) / kHeadGroup;
+  // Alone, from cell 0 of each stream of the group, the group in calls of its own: the same values
+  // whenever it is decoded.
+  const size_t perStream = std::min(kept_.size(), static_cast<size_t>(batchSize_) / std::min(kHeadGroup, static_cast<size_t>(streams_)));
+  for (size_t g = 0; g < groups; ++g) {
+    if (groupHeld_[g]) continue;
+    const size_t first = g * kHeadGroup;
+    const size_t last = std::min(first + kHeadGroup, static_cast<size_t>(streams_));
+    for (size_t at = 0; at < kept_.size(); at += perStream) {
+      batch_.clear();
+      for (size_t s = first; s < last; ++s) {
+        for (size_t i = at; i < std::min(at + perStream, kept_.size()); ++i) {
+          batch_.add(kept_[i], static_cast<llama_pos>(i), static_cast<llama_seq_id>(s), false);
+        }
+      }
+      payer.computedTokens += static_cast<uint64_t>(batch_.size());
+      const Decoded out = decode(sets, stats);
+      if (!out.ok) {
+        failAll(sets, out);
+        return false;
+      }
+    }
+    groupHeld_[g] = true;
+  }
+  return true;
+}
+
+void StreamDecoder::keepOnlyHead() {
+  for (size_t s = 0; s < static_cast<size_t>(streams_); ++s) {
+    const size_t g = groupOf(s);
+    // A group that lost the head on one stream is emptied on all: it is decoded again as a whole.
+    const llama_pos from = groupLost_[g] || !groupHeld_[g] ? 0 : static_cast<llama_pos>(kept_.size());
+    llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), from, -1);
+  }
+  for (size_t g = 0; g < groupHeld_.size(); ++g) groupHeld_[g] = groupHeld_[g] && !groupLost_[g];
+  groupLost_.assign(groupLost_.size(), false);
+}
 
 }  // namespace rerank

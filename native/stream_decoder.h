@@ -14,9 +14,17 @@
 //
 // A stream keeps its request's prefix (system line, instruction, query) for the next pair it gets,
 // which starts after the tokens of it that it begins with too: all of them for a pair of the same
-// request or of another with the same instruction and query, the system line for another. Each
-// stream of a wave takes the pair that reuses most, so a request's prefix is decoded about once
-// per stream.
+// request or of another with the same instruction and query, the head (below) for another of the
+// same instruction. Each stream of a wave takes the pair that reuses most, so a request's query is
+// decoded about once per stream.
+//
+// Across runs the streams keep one instruction's head (system line and "<Instruct>: …\n<Query>:",
+// by PairDecoder's rule: chooseHead), so a request starts each stream after it. It is decoded alone,
+// for a fixed group of kHeadGroup streams at a time, each group in a call of its own with the same
+// tokens, so a set sees the same values in it whenever it was decoded, and its scores do not depend
+// on what ran earlier; a run decodes it for the groups it can use that lack it (a small request the
+// first group only). A group one of whose streams lost it (a pair that does not begin with it) is
+// emptied after the run.
 #pragma once
 
 #include "decoder.h"
@@ -26,18 +34,29 @@ namespace rerank {
 class StreamDecoder : public Decoder {
  public:
   // `streams`: the context's KV streams (sequence i is stream i); `streamCells`: the cells of each,
-  // room for the longest pair and the padding of a call of two streams or more (under batch/2).
+  // room for the longest pair and the padding of a call of two streams or more (under batch/2);
+  // `headReserve`: the most tokens of a head kept on each stream (0: none is kept).
   StreamDecoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& capture, int32_t batchSize, int32_t streams,
-                uint32_t streamCells)
-      : Decoder(ctx, head, capture, batchSize, 1), batchSize_(batchSize), streams_(streams), streamCells_(streamCells) {}
+                uint32_t streamCells, uint32_t headReserve);
 
  private:
   class Run;
-  void run(std::vector<PairSet*> sets, DecodeStats& stats) override;
+  // Streams whose head is decoded in one call: a cold head costs a small request (D: 4 pairs) no
+  // more than its own streams, and 16 streams 4 calls.
+  static constexpr size_t kHeadGroup = 4;
+
+  bool run(std::vector<PairSet*> sets, DecodeStats& stats) override;
+  bool decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) override;
+  void keepOnlyHead() override;
+  size_t groupOf(size_t stream) const { return stream / kHeadGroup; }
 
   int32_t batchSize_;
   int32_t streams_;
   uint32_t streamCells_;
+  // Per group of streams: it holds kept_ in cells 0 … kept_.size()-1 of each of its streams; it
+  // lost it on a stream during the run (emptied after it).
+  std::vector<bool> groupHeld_;
+  std::vector<bool> groupLost_;
 };
 
 }  // namespace rerank

@@ -26,6 +26,25 @@ function expectClose(got: number[], want: number[]): void {
   got.forEach((s, i) => expect(Math.abs(s - want[i])).toBeLessThan(TOLERANCE));
 }
 
+/** The tokens a request computes. */
+async function computedBy(r: Reranker, q: RerankRequest) {
+  const before = r.stats.computedTokens;
+  const res = await r.rerank(q);
+  return { res, tokens: r.stats.computedTokens - before };
+}
+
+/** The instruction head's tokens (system line, instruction, "<Query>:"), as the shared cache
+ * counts them: a fresh model decodes them with its first request and keeps them for the second. */
+async function headTokens(): Promise<number> {
+  const fresh = await Reranker.load({ model: tinyModel('rank'), ...exact });
+  try {
+    const q = { query: 'which letter', documents: ['alpha', 'beta'] };
+    return (await computedBy(fresh, q)).tokens - (await computedBy(fresh, q)).tokens;
+  } finally {
+    fresh.dispose();
+  }
+}
+
 describe('KV streams', () => {
   let shared: Reranker;
   const want = new Map<RerankRequest, number[]>();
@@ -81,6 +100,65 @@ describe('KV streams', () => {
     }
   });
 
+  it('the streams keep the instruction head from one request to the next, decoded for the streams a request uses', async () => {
+    const like = (query: string, n: number) => ({ query, documents: Array.from({ length: n }, () => words(1, 20)) });
+    const head = await headTokens();
+    expect(head).toBeGreaterThan(10);
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 16 });
+    try {
+      // Like pairs, one a stream, so no padding. A fresh model decodes the head on the first group
+      // of four streams only: four pairs compute their tokens, the head once each.
+      let { res, tokens } = await computedBy(r, like('which letter comes first', 4));
+      expect(tokens).toBe(res.usage.prompt_tokens);
+      // kept: each pair computes its tokens but for the head
+      const second = like('which letter is the last one of all', 4);
+      ({ res, tokens } = await computedBy(r, second));
+      expect(tokens).toBe(res.usage.prompt_tokens - 4 * head);
+      expectClose(scoresByIndex(res), scoresByIndex(await shared.rerank(second)));
+      // six pairs: the second group's four streams get the head too
+      ({ res, tokens } = await computedBy(r, like('which letter is in the middle', 6)));
+      expect(tokens).toBe(res.usage.prompt_tokens - 6 * head + 4 * head);
+    } finally {
+      r.dispose();
+    }
+  });
+
+  it('reproducible: a request scores to the last bit alike whether its head was kept, decoded again, or decoded first', async () => {
+    const other = { ...mixed, instruction: 'Find the passages about letters' };
+    // 8 streams, two groups: requests[0] (3 documents) has the head decoded on the first only, and
+    // mixed (9) then on the second too
+    const load = () => Reranker.load({ model: tinyModel('rank'), kvStreams: 8, reproducible: true });
+    const fresh = await load();
+    const r = await load();
+    try {
+      const first = scoresByIndex(await fresh.rerank(mixed)); // its head decoded just before it
+      await r.rerank(requests[0]);
+      const kept = scoresByIndex(await r.rerank(mixed));
+      await r.rerank(other); // another instruction's head takes its place
+      const again = scoresByIndex(await r.rerank(mixed));
+      expect(kept).toEqual(first);
+      expect(again).toEqual(first);
+    } finally {
+      fresh.dispose();
+      r.dispose();
+    }
+  });
+
+  it('packed requests of other instructions beside the kept head, and the requests after them, score right', async () => {
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 4, batchSize: 64, reproducible: false });
+    const want2 = { ...requests[1], instruction: 'Find the passages about letters' };
+    try {
+      await r.rerank(requests[0]);
+      const [a, b, c] = await Promise.all([r.rerank(mixed), r.rerank(want2), r.rerank(requests[2])]);
+      expectClose(scoresByIndex(a), wanted(mixed));
+      expectClose(scoresByIndex(b), scoresByIndex(await shared.rerank(want2)));
+      expectClose(scoresByIndex(c), wanted(requests[2]));
+      expectClose(scoresByIndex(await r.rerank(mixed)), wanted(mixed));
+    } finally {
+      r.dispose();
+    }
+  });
+
   it('decodes several pairs per call, and a long pair over several calls', async () => {
     const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 8, batchSize: 512 });
     try {
@@ -117,15 +195,14 @@ describe('KV streams', () => {
       }
     };
     const [pa, pb] = [await prefix(a), await prefix(b)];
+    const head = await headTokens();
     const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 2, reproducible: false });
     try {
       // Two requests ahead take both native calls in flight, so that a and b queue up and share the
-      // next; each of those two is alone in its call, so its tokens are what it computes alone.
-      const alone = async (q: RerankRequest) => {
-        const before = r.stats.computedTokens;
-        await r.rerank(q);
-        return r.stats.computedTokens - before;
-      };
+      // next; each of those two is alone in its call, so its tokens are what it computes alone (the
+      // streams' instruction head decoded first, as it is then).
+      await r.rerank(requests[0]);
+      const alone = async (q: RerankRequest) => (await computedBy(r, q)).tokens;
       const aheadTokens = (await alone(requests[0])) + (await alone(requests[1]));
       const before = r.stats.computedTokens;
       const ahead = [r.rerank(requests[0]), r.rerank(requests[1])];
@@ -134,9 +211,10 @@ describe('KV streams', () => {
       expectClose(scoresByIndex(ra), scoresByIndex(await shared.rerank(a)));
       expectClose(scoresByIndex(rb), scoresByIndex(await shared.rerank(b)));
       const computed = r.stats.computedTokens - before - aheadTokens;
-      // every token once but each request's prefix for its second pair; the rest is the padding
-      // of pairs shorter than their wave's longest (a few tokens: the documents differ by words)
-      expect(computed).toBeLessThanOrEqual(pa.prompt + pb.prompt - pa.shared - pb.shared + 24);
+      // every token once but the kept head for each first pair and each request's prefix for its
+      // second; the rest is the padding of pairs shorter than their wave's longest (a few tokens:
+      // the documents differ by words)
+      expect(computed).toBeLessThanOrEqual(pa.prompt + pb.prompt - pa.shared - pb.shared - 2 * head + 24);
     } finally {
       r.dispose();
     }

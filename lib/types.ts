@@ -119,7 +119,7 @@ export interface LoadOptions {
    * documents are tokenized, instead of tokenizing them all first. Default: on with every layer on
    * a GPU, where a large request would otherwise leave the GPU idle while its documents tokenize
    * (README "Tokenizing ahead"); off on the CPU, whose cores the decode uses. Packed requests
-   * (reproducible: false) only.
+   * (reproducible: false) on the shared cache (kvStreams 0) only.
    */
   tokenizeAhead?: boolean;
 }

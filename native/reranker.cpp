@@ -294,10 +294,11 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.reuseGraphs = steadyCalls;
   info.weightsConvertedAtLoad = loaded.convertedAtLoad;
   info.weightsConversionError = loaded.conversionError;
-  // Packing, so that the first pairs may be any of the call's. firstRound() sizes the round as the
-  // shared cache's calls; KV streams decode it in waves of about as many tokens. auto: on a GPU,
-  // where the decode does not need the tokenizing cores.
-  info.tokenizeAhead = o.pack && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
+  // Packing, so that the first pairs may be any of the call's; the shared cache, whose calls
+  // firstRound() sizes (a KV stream's wave holds fewer of its tokens: S1 took 30 calls with it
+  // against 24, README "Tokenizing ahead"). auto: on a GPU, where the decode does not need the
+  // tokenizing cores.
+  info.tokenizeAhead = o.pack && streams == 0 && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -336,8 +337,8 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
   CallDocuments documents(*prompt_, groups, info_.maxLength);
-  // Packed: the call's first pairs, one decode call's worth per lane, decode while its other
-  // documents tokenize (on a GPU a large request waits for its tokens otherwise).
+  // Packed on the shared cache: the call's first pairs, one decode call's worth per lane, decode
+  // while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
   std::vector<PairSet> first = info_.tokenizeAhead ? firstRound(documents, groups) : std::vector<PairSet>{};
   std::future<void> rest;
   if (!first.empty()) {

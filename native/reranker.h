@@ -61,7 +61,7 @@ struct LoadOptions {
   // when every layer goes to CUDA and they fit (weights_at_load.h); bf16: converted whatever the
   // backend (Linux), for tests and benchmarks.
   std::string weights = "stored";
-  // Packed: a large call's first pairs, one decode call's worth per context,
+  // Packed on the shared cache: a large call's first pairs, one decode call's worth per context,
   // decode while its other documents tokenize. auto: with every layer on a GPU; on | off.
   std::string tokenizeAhead = "auto";
 };

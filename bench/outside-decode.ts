@@ -29,6 +29,7 @@ const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 const runs = Number(flag('--runs') ?? 9);
 const contexts = flag('--contexts') ? Number(flag('--contexts')) : undefined;
 const ahead = flag('--tokenize-ahead');
+const kvStreams = flag('--kv-streams') ? Number(flag('--kv-streams')) : undefined;
 
 const r = await Reranker.load({
   model,
@@ -38,7 +39,7 @@ const r = await Reranker.load({
   contexts,
   reproducible: args.includes('--packed') ? false : undefined,
   tokenizeAhead: ahead === undefined ? undefined : ahead === 'on',
-  kvStreams: flag('--kv-streams') ? Number(flag('--kv-streams')) : undefined,
+  kvStreams,
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {

@@ -254,11 +254,9 @@ StreamDecoder::StreamDecoder(llama_context* ctx, const ScoreHead& head, HiddenCa
 
 bool StreamDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
   Run r(*this, std::move(sets), stats);
-  struct Record {
-    const Run& r;
-    ~Record() { r.recordLostHeads(); }  // also when the run throws
-  } record{r};
-  return r.go();
+  const bool ok = r.go();
+  r.recordLostHeads();  // (a run that fails or throws empties the whole cache after it: afterRun)
+  return ok;
 }
 
 bool StreamDecoder::decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) {

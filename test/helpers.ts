@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { Reranker } from '../lib/index.js';
-import { ModelKind, ensureTestModel } from '../test-models/generate.js';
+import { DEFAULT_INSTRUCTION, Reranker } from '../lib/index.js';
+import { ModelKind, RERANK_TEMPLATE, ensureTestModel } from '../test-models/generate.js';
 import type { LoadOptions, RerankRequest, RerankResponse } from '../lib/types.js';
 
 export const SEED = 1;
@@ -41,4 +41,18 @@ export async function withModel<T>(options: Omit<LoadOptions, 'model'> & { model
   } finally {
     r.dispose();
   }
+}
+
+const SYSTEM_LINE = RERANK_TEMPLATE.slice(0, RERANK_TEMPLATE.indexOf('<Instruct>: '));
+
+/** The instruction head's tokens (kept in the cache from call to call) as the model file's own template gives them: its system line, then the body up to the query. */
+export async function headTokens(r: Reranker, instruction = DEFAULT_INSTRUCTION): Promise<number> {
+  return (await r.tokenize(SYSTEM_LINE, { parseSpecial: true })).length + (await r.tokenize(`<Instruct>: ${instruction}\n<Query>:`)).length;
+}
+
+/** One request's scores and prompt tokens, and the tokens and decode calls it took. */
+export async function measured(r: Reranker, req: RerankRequest) {
+  const before = r.stats;
+  const res = await r.rerank(req);
+  return { scores: scoresByIndex(res), computed: r.stats.computedTokens - before.computedTokens, calls: r.stats.decodeCalls - before.decodeCalls, prompt: res.usage.prompt_tokens };
 }

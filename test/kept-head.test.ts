@@ -3,24 +3,11 @@
 // and a request's scores do not depend on whether its head was decoded for it or long before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTION, Reranker, type RerankRequest } from '../lib/index.js';
-import { RERANK_TEMPLATE } from '../test-models/generate.js';
-import { exampleRequest, scoresByIndex, tinyModel } from './helpers.js';
+import { exampleRequest, headTokens, measured, scoresByIndex, tinyModel } from './helpers.js';
 
 // The exact path (F32 KV, flash attention off): scores differ only by the batch layout's rounding.
 const exact = { flashAttention: 'off', kvType: 'f32' } as const;
-const SYSTEM_LINE = RERANK_TEMPLATE.slice(0, RERANK_TEMPLATE.indexOf('<Instruct>: '));
 const OTHER_INSTRUCTION = 'Given a question about source code, find the passages that answer it';
-
-/** The head's tokens as the model file's own template gives them: its system line, then the body up to the query. */
-async function headTokens(r: Reranker, instruction: string): Promise<number> {
-  return (await r.tokenize(SYSTEM_LINE, { parseSpecial: true })).length + (await r.tokenize(`<Instruct>: ${instruction}\n<Query>:`)).length;
-}
-
-async function measured(r: Reranker, req: RerankRequest) {
-  const before = r.stats;
-  const res = await r.rerank(req);
-  return { scores: scoresByIndex(res), computed: r.stats.computedTokens - before.computedTokens, calls: r.stats.decodeCalls - before.decodeCalls, prompt: res.usage.prompt_tokens };
-}
 
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 

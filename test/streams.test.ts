@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker, RerankError } from '../lib/index.js';
 import type { RerankRequest } from '../lib/types.js';
-import { exampleRequest, scoresByIndex, tinyModel } from './helpers.js';
+import { exampleRequest, headTokens, measured, scoresByIndex, tinyModel } from './helpers.js';
 
 // The exact path (F32 model, F32 KV, flash attention off): only the batch layout differs.
 const exact = { flashAttention: 'off', kvType: 'f32' } as const;
@@ -24,25 +24,6 @@ const requests: RerankRequest[] = Array.from({ length: 8 }, (_, r) => ({
 function expectClose(got: number[], want: number[]): void {
   expect(got).toHaveLength(want.length);
   got.forEach((s, i) => expect(Math.abs(s - want[i])).toBeLessThan(TOLERANCE));
-}
-
-/** The tokens a request computes. */
-async function computedBy(r: Reranker, q: RerankRequest) {
-  const before = r.stats.computedTokens;
-  const res = await r.rerank(q);
-  return { res, tokens: r.stats.computedTokens - before };
-}
-
-/** The instruction head's tokens (system line, instruction, "<Query>:"), as the shared cache
- * counts them: a fresh model decodes them with its first request and keeps them for the second. */
-async function headTokens(): Promise<number> {
-  const fresh = await Reranker.load({ model: tinyModel('rank'), ...exact });
-  try {
-    const q = { query: 'which letter', documents: ['alpha', 'beta'] };
-    return (await computedBy(fresh, q)).tokens - (await computedBy(fresh, q)).tokens;
-  } finally {
-    fresh.dispose();
-  }
 }
 
 describe('KV streams', () => {
@@ -102,22 +83,22 @@ describe('KV streams', () => {
 
   it('the streams keep the instruction head from one request to the next, decoded for the streams a request uses', async () => {
     const like = (query: string, n: number) => ({ query, documents: Array.from({ length: n }, () => words(1, 20)) });
-    const head = await headTokens();
-    expect(head).toBeGreaterThan(10);
     const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 16 });
     try {
+      const head = await headTokens(r);
+      expect(head).toBeGreaterThan(10);
       // Like pairs, one a stream, so no padding. A fresh model decodes the head on the first group
       // of four streams only: four pairs compute their tokens, the head once each.
-      let { res, tokens } = await computedBy(r, like('which letter comes first', 4));
-      expect(tokens).toBe(res.usage.prompt_tokens);
+      let run = await measured(r, like('which letter comes first', 4));
+      expect(run.computed).toBe(run.prompt);
       // kept: each pair computes its tokens but for the head
       const second = like('which letter is the last one of all', 4);
-      ({ res, tokens } = await computedBy(r, second));
-      expect(tokens).toBe(res.usage.prompt_tokens - 4 * head);
-      expectClose(scoresByIndex(res), scoresByIndex(await shared.rerank(second)));
+      run = await measured(r, second);
+      expect(run.computed).toBe(run.prompt - 4 * head);
+      expectClose(run.scores, scoresByIndex(await shared.rerank(second)));
       // six pairs: the second group's four streams get the head too
-      ({ res, tokens } = await computedBy(r, like('which letter is in the middle', 6)));
-      expect(tokens).toBe(res.usage.prompt_tokens - 6 * head + 4 * head);
+      run = await measured(r, like('which letter is in the middle', 6));
+      expect(run.computed).toBe(run.prompt - 6 * head + 4 * head);
     } finally {
       r.dispose();
     }
@@ -195,14 +176,14 @@ describe('KV streams', () => {
       }
     };
     const [pa, pb] = [await prefix(a), await prefix(b)];
-    const head = await headTokens();
     const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 2, reproducible: false });
     try {
+      const head = await headTokens(r);
       // Two requests ahead take both native calls in flight, so that a and b queue up and share the
       // next; each of those two is alone in its call, so its tokens are what it computes alone (the
       // streams' instruction head decoded first, as it is then).
       await r.rerank(requests[0]);
-      const alone = async (q: RerankRequest) => (await computedBy(r, q)).tokens;
+      const alone = async (q: RerankRequest) => (await measured(r, q)).computed;
       const aheadTokens = (await alone(requests[0])) + (await alone(requests[1]));
       const before = r.stats.computedTokens;
       const ahead = [r.rerank(requests[0]), r.rerank(requests[1])];

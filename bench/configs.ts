@@ -37,7 +37,8 @@ export const CONFIGS = {
   'weights-f16': { load: { weights: 'f16' }, what: 'F16 weights (the weights option: cuBLAS matrix products on CUDA)' },
   // A KV stream per pair: attention over each pair's own cells, not the whole batch's (README "KV streams").
   // Larger calls then no longer lengthen every token's attention span, hence the 8192 one.
-  streams: { load: { kvStreams: 16 }, what: 'a KV stream per pair, 16 at once (kvStreams: 16)' },
+  streams: { load: { kvStreams: 16 }, what: 'a KV stream per pair, 16 at once (kvStreams: 16; 4096-token calls, its default)' },
+  'streams-batch2048': { load: { kvStreams: 16, batchSize: 2048 }, what: 'a KV stream per pair, 16 at once, 2048-token calls (as before streams had 256 tokens a stream)' },
   'streams-batch8192': { load: { kvStreams: 24, batchSize: 8192 }, what: 'a KV stream per pair, 24 at once, 8192-token decode calls (one graph each)' },
   // The two that paid most in the first full GPU run (2026-11-29), together.
   'bf16-streams-batch8192': { load: { weights: 'bf16', kvStreams: 24, batchSize: 8192 }, what: 'BF16 weights and a KV stream per pair, 24 at once, 8192-token calls' },

@@ -2,8 +2,9 @@
 // documents, the JS around the call, reading the scores, and, tokenizing ahead (README "Tokenizing
 // ahead"), the wait for the rest of its documents after its first round. Fixed time beside a few
 // hundred ms of decoding on a GPU, which idles meanwhile.
-// A GPU's 2048-token batches, so that one native call holds the whole request (on the CPU's 512 its
-// slices tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
+// A GPU's decode calls (2048 tokens, 256 a stream with KV streams: lib/load-native.ts; `--batch N`
+// for others), so that one native call holds the whole request (on the CPU's 512 its slices
+// tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
 // outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
 // the GPU suite's one-request workloads too (G100, G16, D, S1, L; G16: 26 KiB of text, tokenized on
 // one thread until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
@@ -13,8 +14,9 @@
 // the decode calls of a request too, and the tokens it computes (the model's work: `--kv-streams N`
 // sets the load option kvStreams, whose streams decode a request's query once each).
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
-//     [--contexts N] [--packed] [--tokenize-ahead on|off] [--kv-streams N]
+//     [--contexts N] [--packed] [--tokenize-ahead on|off] [--kv-streams N] [--batch N]
 import { Reranker } from '../lib/index.js';
+import { defaultBatchSize } from '../lib/load-native.js';
 import { ensureTestModel } from '../test-models/generate.js';
 import { oneRequestWorkloads } from './workloads.js';
 
@@ -34,7 +36,7 @@ const kvStreams = flag('--kv-streams') ? Number(flag('--kv-streams')) : undefine
 const r = await Reranker.load({
   model,
   gpu: backend,
-  batchSize: 2048,
+  batchSize: flag('--batch') ? Number(flag('--batch')) : defaultBatchSize(true, kvStreams ?? 0),
   threads,
   contexts,
   reproducible: args.includes('--packed') ? false : undefined,

@@ -62,7 +62,10 @@ export interface LoadOptions {
   threads?: number;
   /** The longest pair in tokens, prompt included (default 8192, the official max_length). */
   maxLength?: number;
-  /** Tokens per decode call (default 512 on the CPU, 2048 on a GPU). */
+  /**
+   * Tokens per decode call (default 512 on the CPU, 2048 on a GPU; with kvStreams on a GPU 256 a
+   * stream, from 2048 to 8192).
+   */
   batchSize?: number;
   /** Flash attention: 'auto' (default), 'on' or 'off'. */
   flashAttention?: 'auto' | 'on' | 'off';
@@ -119,7 +122,7 @@ export interface LoadOptions {
    * documents are tokenized, instead of tokenizing them all first. Default: on with every layer on
    * a GPU, where a large request would otherwise leave the GPU idle while its documents tokenize
    * (README "Tokenizing ahead"); off on the CPU, whose cores the decode uses. Packed requests
-   * (reproducible: false) on the shared cache (kvStreams 0) only.
+   * (reproducible: false) only.
    */
   tokenizeAhead?: boolean;
 }

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "parallel.h"
+#include "wave_plan.h"
 
 namespace rerank {
 namespace {
@@ -18,6 +19,7 @@ struct Item {
   size_t pair;
   size_t cost;
   size_t again;  // its set's prefix less the kept head: what a part that starts in the set decodes again
+  size_t need;   // all but the kept head: what it decodes on a KV stream that holds the head only
 };
 
 void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& items) {
@@ -26,7 +28,7 @@ void appendPairs(const std::vector<PairSet>& sets, size_t s, std::vector<Item>& 
   const size_t head = startsWithHead(set) ? set.head.size() : 0;
   const size_t shared = std::max(head, set.sharePrefix && set.pairs.size() > 1 ? sharedPrefix(set.pairs) : 0);
   for (size_t p = 0; p < set.pairs.size(); ++p) {
-    items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared - head : 0), shared - head});
+    items.push_back({s, p, set.pairs[p]->size() - shared + (p == 0 ? shared - head : 0), shared - head, set.pairs[p]->size() - head});
   }
 }
 
@@ -47,23 +49,53 @@ size_t callsOfCut(size_t total, size_t again, size_t lanes, size_t batchTokens) 
   return n * ((perPart + batchTokens - 1) / batchTokens);
 }
 
-// Cuts `items` into parts of about equal cost (partsFor).
-void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::vector<Part>& out) {
+// KV streams: the waves' calls instead of the tokens' (wave_plan.h), each pair at its need.
+std::vector<size_t> needsOf(const std::vector<Item>& items, size_t begin, size_t end) {
+  std::vector<size_t> needs;
+  for (size_t k = begin; k < end; ++k) needs.push_back(items[k].need);
+  return needs;
+}
+
+// Parts for KV streams: as many as `lanes` (at most the pairs), but no more than their waves' calls.
+size_t partsForWaves(const std::vector<size_t>& needs, size_t lanes, const CallRoom& room) {
+  return std::clamp<size_t>(waveCalls(needs, room.streams, room.batchTokens), 1, std::min(lanes, needs.size()));
+}
+
+// The decode calls of pairs needing `needs` on KV streams, cut into parts of as many pairs each: an
+// estimate, for pairs not tokenized yet.
+size_t waveCallsOfCut(const std::vector<size_t>& needs, size_t lanes, const CallRoom& room) {
+  if (needs.empty()) return 0;
+  const size_t n = partsForWaves(needs, lanes, room);
+  size_t calls = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const auto from = needs.begin() + static_cast<std::ptrdiff_t>(needs.size() * k / n);
+    const auto to = needs.begin() + static_cast<std::ptrdiff_t>(needs.size() * (k + 1) / n);
+    calls += waveCalls(std::vector<size_t>(from, to), room.streams, room.batchTokens);
+  }
+  return calls;
+}
+
+// Cuts `items` into parts of about equal cost (partsFor, partsForWaves): on KV streams their needs,
+// as each pair decodes its prefix on the stream it gets.
+void cut(const std::vector<Item>& items, size_t lanes, const CallRoom& room, std::vector<Part>& out) {
   if (items.empty()) return;
+  const auto costOf = [&](const Item& it) { return room.streams > 0 ? it.need : it.cost; };
   size_t total = 0;
   size_t again = 0;
   for (const Item& it : items) {
-    total += it.cost;
+    total += costOf(it);
     again = std::max(again, it.again);
   }
-  const size_t n = partsFor(total, again, lanes, items.size(), batchTokens);
+  const size_t n = room.streams > 0 ? partsForWaves(needsOf(items, 0, items.size()), lanes, room)
+                                    : partsFor(total, again, lanes, items.size(), room.batchTokens);
   const double target = static_cast<double>(total) / static_cast<double>(n);
   Part part;
   size_t made = 0;  // parts finished
   size_t before = 0;  // cost of the items before this one
   for (const Item& it : items) {
+    const size_t cost = costOf(it);
     // A new part starts where this item's middle would pass the next boundary.
-    if (!part.empty() && made + 1 < n && static_cast<double>(before) + static_cast<double>(it.cost) / 2 > target * static_cast<double>(made + 1)) {
+    if (!part.empty() && made + 1 < n && static_cast<double>(before) + static_cast<double>(cost) / 2 > target * static_cast<double>(made + 1)) {
       out.push_back(std::move(part));
       part.clear();
       ++made;
@@ -73,7 +105,7 @@ void cut(const std::vector<Item>& items, size_t lanes, size_t batchTokens, std::
     } else {
       part.push_back({it.set, it.pair, it.pair + 1});
     }
-    before += it.cost;
+    before += cost;
   }
   out.push_back(std::move(part));
 }
@@ -107,6 +139,18 @@ size_t partTokens(const std::vector<PairSet>& sets, const Part& part) {
   return tokens;
 }
 
+// Whether a lane decodes `part` in one call: its tokens, or on KV streams its waves.
+bool oneCall(const std::vector<PairSet>& sets, const Part& part, const CallRoom& room) {
+  if (room.streams == 0) return partTokens(sets, part) <= room.batchTokens;
+  std::vector<size_t> needs;
+  for (const PairSpan& span : part) {
+    const PairSet& set = sets[span.set];
+    const size_t head = startsWithHead(set) ? set.head.size() : 0;
+    for (size_t p = span.begin; p < span.end; ++p) needs.push_back(set.pairs[p]->size() - head);
+  }
+  return waveCalls(needs, room.streams, room.batchTokens) <= 1;
+}
+
 void useThreads(Lane& lane, int32_t threads) {
   if (lane.threadsNow == threads) return;
   llama_set_n_threads(lane.ctx.get(), threads, threads);
@@ -130,34 +174,35 @@ std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n) {
   return out;
 }
 
-std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens) {
+std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, const CallRoom& room) {
   std::vector<Part> parts;
   std::vector<Item> items;
   for (size_t s = 0; s < sets.size(); ++s) {
     appendPairs(sets, s, items);
     if (!pack) {
-      cut(items, lanes, batchTokens, parts);
+      cut(items, lanes, room, parts);
       items.clear();
     }
   }
-  cut(items, lanes, batchTokens, parts);
+  cut(items, lanes, room, parts);
   return parts;
 }
 
 size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized, uint64_t bytesLeft, size_t lanes,
-                       size_t batchTokens) {
+                       const CallRoom& room) {
   std::vector<Item> items;
   for (size_t s = 0; s < sets.size(); ++s) appendPairs(sets, s, items);
   if (items.empty() || bytesTokenized == 0) return 0;
   const auto fits = [&](size_t n) {
     const std::vector<PairSet> first = firstPairs(sets, n);
-    const std::vector<Part> parts = planParts(first, true, lanes, batchTokens);
-    return parts.size() <= lanes &&
-           std::all_of(parts.begin(), parts.end(), [&](const Part& p) { return partTokens(first, p) <= batchTokens; });
+    const std::vector<Part> parts = planParts(first, true, lanes, room);
+    return parts.size() <= lanes && std::all_of(parts.begin(), parts.end(), [&](const Part& p) { return oneCall(first, p, room); });
   };
-  // From the pairs whose cost fills the lanes' calls, fewer until they fit as cut.
+  // From the pairs whose cost fills the lanes' calls (on KV streams, a pair a stream at most), fewer
+  // until they fit as cut.
   size_t n = 0;
-  for (size_t cost = 0; n < items.size() && cost + items[n].cost <= lanes * batchTokens; ++n) cost += items[n].cost;
+  for (size_t cost = 0; n < items.size() && cost + items[n].cost <= lanes * room.batchTokens; ++n) cost += items[n].cost;
+  if (room.streams > 0) n = std::min(n, lanes * room.streams);
   while (n > 0 && !fits(n)) --n;
   if (n == 0) return 0;
 
@@ -166,6 +211,20 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
   // calls): then it does not pay. The pairs not tokenized yet are estimated at the cost per byte of
   // text of those that are. No margin: on a large call the estimate's error is worth more than a
   // round's shortfall, so a margin wide enough to be safe would refuse nearly every large call.
+  const size_t roundCalls = planParts(firstPairs(sets, n), true, lanes, room).size();
+  if (room.streams > 0) {
+    // On KV streams the waves' calls: as many pairs left as the bytes say, each at the mean need of
+    // those tokenized (the round's pairs are whole waves, so it costs a call only where its waves
+    // are narrower than the call whole's).
+    std::vector<size_t> all = needsOf(items, 0, items.size());
+    size_t sum = 0;
+    for (size_t need : all) sum += need;
+    const size_t mean = (sum + all.size() / 2) / all.size();
+    const double pairsLeft = static_cast<double>(bytesLeft) * static_cast<double>(items.size()) / static_cast<double>(bytesTokenized);
+    all.insert(all.end(), static_cast<size_t>(pairsLeft + 0.5), mean);
+    const std::vector<size_t> rest(all.begin() + static_cast<std::ptrdiff_t>(n), all.end());
+    return roundCalls + waveCallsOfCut(rest, lanes, room) <= waveCallsOfCut(all, lanes, room) ? n : 0;
+  }
   size_t known = 0, head = 0, again = 0;
   for (size_t k = 0; k < items.size(); ++k) {
     known += items[k].cost;
@@ -173,15 +232,15 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
     again = std::max(again, items[k].again);
   }
   const auto left = static_cast<size_t>(static_cast<double>(bytesLeft) * static_cast<double>(known) / static_cast<double>(bytesTokenized));
-  const size_t roundCalls = planParts(firstPairs(sets, n), true, lanes, batchTokens).size();
   // The rest starts within a set the round began: it decodes that set's prefix again.
   const size_t rest = known - head + left + again;
+  const size_t batchTokens = room.batchTokens;
   return roundCalls + callsOfCut(rest, again, lanes, batchTokens) <= callsOfCut(known + left, again, lanes, batchTokens) ? n : 0;
 }
 
-void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, int32_t threads,
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, const CallRoom& room, int32_t threads,
                   DecodeStats& stats) {
-  const std::vector<Part> parts = lanes.size() > 1 ? planParts(sets, pack, lanes.size(), batchTokens) : std::vector<Part>{};
+  const std::vector<Part> parts = lanes.size() > 1 ? planParts(sets, pack, lanes.size(), room) : std::vector<Part>{};
   const size_t side = pack ? std::clamp<size_t>(parts.size(), 1, lanes.size()) : lanes.size();  // lanes decoding at once
   const int32_t share = std::max<int32_t>(1, threads / static_cast<int32_t>(side));
   if (parts.size() <= 1) {

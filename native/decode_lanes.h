@@ -36,15 +36,23 @@ struct PairSpan {
 // What one lane decodes in one go: spans in the call's order, of several sets when packed.
 using Part = std::vector<PairSpan>;
 
+// How a lane's decoder fills its decode calls: on the shared cache (`streams` 0), up to
+// `batchTokens` tokens of any of its pairs; on KV streams, waves of a pair a stream, each pair's
+// tokens but the kept head (native/wave_plan.h).
+struct CallRoom {
+  size_t batchTokens = 0;
+  size_t streams = 0;
+};
+
 // Cuts the pairs of `sets` (those without an error) into parts of about equal tokens: as many as
-// there are lanes, but no more than the decode calls of `batchTokens` their tokens need (a part
-// counted with its request's prefix, which it decodes again, but not the instruction head a lane
-// keeps; the longest such prefix of the call's sets, up to half a call), so that each part fills about
-// whole calls: 1.5 calls' worth goes in two parts of 0.75 side by side, not in one full call and a
-// small one after it; under one call's worth stays whole. Packed, parts run across
-// sets in the call's order; not packed, each set is cut on its own, so its parts, and so its
-// scores, depend on it alone.
-std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, size_t batchTokens);
+// there are lanes, but no more than the decode calls their tokens need (`room`: on the shared cache
+// a part counted with its request's prefix, which it decodes again, but not the instruction head a
+// lane keeps; the longest such prefix of the call's sets, up to half a call; on KV streams the
+// calls of their waves), so that each part fills about whole calls: 1.5 calls' worth goes in two
+// parts of 0.75 side by side, not in one full call and a small one after it; under one call's worth
+// stays whole. Packed, parts run across sets in the call's order; not packed, each set is cut on
+// its own, so its parts, and so its scores, depend on it alone.
+std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t lanes, const CallRoom& room);
 
 // `sets` with their settings and their pairs in call order, up to `n` pairs in all (none of a set
 // with an error).
@@ -52,11 +60,12 @@ std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n);
 
 // How many of the call's first pairs, in call order (`sets`, packed: the pairs tokenized so far, of
 // documents of `bytesTokenized` bytes), to decode in a round of their own while the documents left
-// (`bytesLeft` bytes) tokenize: the most that planParts cuts into parts of one call each (a part's
-// tokens, its pairs' and each of its sets' prefix less the kept head, at most `batchTokens`); 0 when
-// that round and the rest after it would take more decode calls than the call whole, by an estimate.
+// (`bytesLeft` bytes) tokenize: the most that planParts cuts into parts of one call each (on the
+// shared cache a part's tokens, its pairs' and each of its sets' prefix less the kept head, at most
+// `room.batchTokens`; on KV streams one wave of one call); 0 when that round and the rest after it
+// would take more decode calls than the call whole, by an estimate.
 size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized, uint64_t bytesLeft, size_t lanes,
-                       size_t batchTokens);
+                       const CallRoom& room);
 
 // Scores every set as Decoder::score does, its parts decoded on the lanes at once (one lane: the
 // call is not cut). The lanes share `threads` CPU threads: k lanes decoding side by side get
@@ -66,7 +75,7 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
 // batch's cells per thread), and a request's scores must depend on that request alone. A set fails when one of its parts does, with that part's error; what a lane
 // throws is thrown here once every lane has stopped. stats.decodeMs is the wall time of decoding
 // on all lanes together.
-void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, size_t batchTokens, int32_t threads,
+void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, const CallRoom& room, int32_t threads,
                   DecodeStats& stats);
 
 }  // namespace rerank

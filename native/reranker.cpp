@@ -294,11 +294,10 @@ std::unique_ptr<Reranker> Reranker::load(const LoadOptions& o) {
   info.reuseGraphs = steadyCalls;
   info.weightsConvertedAtLoad = loaded.convertedAtLoad;
   info.weightsConversionError = loaded.conversionError;
-  // Packing, so that the first pairs may be any of the call's; the shared cache, whose calls
-  // firstRound() sizes (a KV stream's wave holds fewer of its tokens: S1 took 30 calls with it
-  // against 24, README "Tokenizing ahead"). auto: on a GPU, where the decode does not need the
-  // tokenizing cores.
-  info.tokenizeAhead = o.pack && streams == 0 && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
+  // Packing, so that the first pairs may be any of the call's (firstRound() sizes them by the calls
+  // of the cache's layout: CallRoom). auto: on a GPU, where the decode does not need the tokenizing
+  // cores.
+  info.tokenizeAhead = o.pack && (o.tokenizeAhead == "on" || (o.tokenizeAhead == "auto" && allOnGpu));
   info.kvCacheBytes = kv.bytes();
   info.kvCacheCpuBytes = kv.bytesOfLayers(placed.layersOnCpu);
   info.backend = "CPU";
@@ -329,7 +328,7 @@ std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::v
     leadingSets.push_back(pairSet(groups[g]));
     leadingSets.back().pairs = leading.pairs[g];
   }
-  const size_t n = firstRoundPairs(leadingSets, leading.bytes, documents.bytesLeft(), lanes_.size(), batch);
+  const size_t n = firstRoundPairs(leadingSets, leading.bytes, documents.bytesLeft(), lanes_.size(), callRoom());
   return n == 0 ? std::vector<PairSet>{} : firstPairs(leadingSets, n);
 }
 
@@ -337,8 +336,8 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
   CallDocuments documents(*prompt_, groups, info_.maxLength);
-  // Packed on the shared cache: the call's first pairs, one decode call's worth per lane, decode
-  // while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
+  // Packed: the call's first pairs, one decode call's worth per lane (on KV streams one wave),
+  // decode while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
   std::vector<PairSet> first = info_.tokenizeAhead ? firstRound(documents, groups) : std::vector<PairSet>{};
   std::future<void> rest;
   if (!first.empty()) {
@@ -356,7 +355,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   // whose rest is still tokenizing after its first round lets another call decode meanwhile.
   std::unique_lock<std::mutex> lock(mutex_);
   DecodeStats stats;
-  if (!first.empty()) scoreOnLanes(lanes_, first, true, info_.batchSize, info_.threads, stats);
+  if (!first.empty()) scoreOnLanes(lanes_, first, true, callRoom(), info_.threads, stats);
   if (rest.valid()) {
     if (rest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       lock.unlock();
@@ -381,7 +380,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
       for (size_t k = done; k < prepared[g].pairs.size(); ++k) set.pairs.push_back(&prepared[g].pairs[k].tokens);
     }
   }
-  scoreOnLanes(lanes_, sets, info_.pack, info_.batchSize, info_.threads, stats);
+  scoreOnLanes(lanes_, sets, info_.pack, callRoom(), info_.threads, stats);
   out.decodeCalls = stats.decodeCalls;
   out.graphsReused = stats.graphsReused;
   out.decodeMs = stats.decodeMs;

@@ -61,8 +61,8 @@ struct LoadOptions {
   // when every layer goes to CUDA and they fit (weights_at_load.h); bf16: converted whatever the
   // backend (Linux), for tests and benchmarks.
   std::string weights = "stored";
-  // Packed on the shared cache: a large call's first pairs, one decode call's worth per context,
-  // decode while its other documents tokenize. auto: with every layer on a GPU; on | off.
+  // Packed: a large call's first pairs, one decode call's worth per context (on KV streams one
+  // wave), decode while its other documents tokenize. auto: with every layer on a GPU; on | off.
   std::string tokenizeAhead = "auto";
 };
 
@@ -159,6 +159,8 @@ class Reranker {
   Reranker() = default;
   // An empty set of `group`'s settings.
   PairSet pairSet(const Group& group) const;
+  // How the contexts' decoders fill their calls, for cutting a call into parts.
+  CallRoom callRoom() const { return {info_.batchSize, info_.kvStreams}; }
   // Tokenizes the call's first documents and gives, per group, the pairs of them that the contexts
   // decode in one call each; none when no document is left to tokenize while they decode.
   std::vector<PairSet> firstRound(CallDocuments& documents, const std::vector<Group>& groups) const;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "wave_plan.h"
+
 namespace rerank {
 
 // One pass over a list of sets: waves of pairs across the streams until every pair is scored.
@@ -115,24 +117,13 @@ class StreamDecoder::Run {
     }
   }
 
-  // How many of the next pairs this wave takes: the choice that decodes the most of their tokens
-  // per call (estimated with each on the stream of its rank).
-  void plan(size_t& width) const {
-    const size_t batch = static_cast<size_t>(d_.batchSize_);
-    const size_t most = std::min(streams_.size(), pending_.size());
-    size_t sum = 0, longest = 0;
-    double best = 0;
-    for (size_t w = 1; w <= most && batch / w > 0; ++w) {
-      const size_t need = size(pending_[w - 1]) - startOn(w - 1, pending_[w - 1]);
-      sum += need;
-      longest = std::max(longest, need);
-      const size_t calls = (longest + batch / w - 1) / (batch / w);
-      const double perCall = static_cast<double>(sum) / static_cast<double>(calls);
-      if (perCall > best) {
-        best = perCall;
-        width = w;
-      }
-    }
+  // How many of the next pairs this wave takes (wave_plan.h), each estimated on the stream of its rank.
+  size_t plan() const {
+    const size_t width = nextWave(pending_.size(), streams_.size(), static_cast<size_t>(d_.batchSize_), [this](size_t i) {
+      return size(pending_[i]) - startOn(i, pending_[i]);
+    }).width;
+    if (width == 0) throw std::logic_error("stream decoder: a wave of no pair");
+    return width;
   }
 
   // Tokens per stream in each call of the wave: the fewest calls the longest pair needs, and the
@@ -147,8 +138,7 @@ class StreamDecoder::Run {
 
   // False when the run ended early: a decode failed or was aborted.
   bool wave() {
-    size_t width = 0;
-    plan(width);
+    const size_t width = plan();
     assign(width);
     const size_t k = tokensPerCall(width);
     const size_t padding = width > 1 ? k - 1 : 0;  // at most, after a pair's last token

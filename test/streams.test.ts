@@ -4,6 +4,7 @@
 // than its padding), concurrent requests packed or alone, a request cancelled among others.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reranker, RerankError } from '../lib/index.js';
+import { defaultBatchSize } from '../lib/load-native.js';
 import type { RerankRequest } from '../lib/types.js';
 import { exampleRequest, headTokens, measured, scoresByIndex, tinyModel } from './helpers.js';
 
@@ -234,6 +235,18 @@ describe('KV streams', () => {
       const err = await Reranker.load({ model: tinyModel('rank'), kvStreams: kvStreams as number }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RerankError);
       expect(err).toMatchObject({ code: 'INVALID_OPTIONS', field: 'kvStreams' });
+    }
+  });
+
+  it("decodes in calls of 256 tokens a stream by default on a GPU, from 2048 to 8192; the CPU's stay 512", async () => {
+    // (a GPU backend's load checks it too: test/backends.test.ts, on Vulkan)
+    expect([0, 4, 8, 12, 16, 32, 64].map((n) => defaultBatchSize(true, n))).toEqual([2048, 2048, 2048, 3072, 4096, 8192, 8192]);
+    expect([0, 16].map((n) => defaultBatchSize(false, n))).toEqual([512, 512]);
+    const r = await Reranker.load({ model: tinyModel('rank'), ...exact, kvStreams: 16 });
+    try {
+      expect(r.info).toMatchObject({ kvStreams: 16, batchSize: 512 });
+    } finally {
+      r.dispose();
     }
   });
 });

@@ -37,9 +37,9 @@ async function scoresOf(r: Reranker, requests: RerankRequest[]): Promise<{ alone
 }
 
 describe('tokenizing ahead', () => {
-  it('scores as without it, on one context and three, both kinds of GGUF, alone and packed', async () => {
+  it('scores as without it, on one context and three, both kinds of GGUF, alone and packed, on KV streams too', async () => {
     const requests = [large, ...others];
-    for (const way of [{ contexts: 1 }, { contexts: 3 }, { contexts: 3, model: tinyModel('causal') }]) {
+    for (const way of [{ contexts: 1 }, { contexts: 3 }, { contexts: 3, model: tinyModel('causal') }, { contexts: 3, kvStreams: 4 }]) {
       const want = await withModel({ ...exact, ...way, tokenizeAhead: false }, async (r) => {
         expect(r.info.tokenizeAhead).toBe(false);
         return scoresOf(r, requests);
@@ -146,13 +146,13 @@ describe('tokenizing ahead', () => {
     });
   });
 
-  it('is in effect by default with every layer on a GPU only, and only packed on the shared cache', async () => {
+  it('is in effect by default with every layer on a GPU only, and only packed', async () => {
     const inEffect = (options: Parameters<typeof withModel>[0]) => withModel(options, async (r) => r.info.tokenizeAhead);
     expect(await inEffect({})).toBe(false); // the CPU: its cores decode
     expect(await inEffect({ reproducible: false })).toBe(false);
     expect(await inEffect({ reproducible: false, tokenizeAhead: true })).toBe(true);
     expect(await inEffect({ reproducible: true, tokenizeAhead: true })).toBe(false);
-    expect(await inEffect({ reproducible: false, kvStreams: 2, tokenizeAhead: true })).toBe(false);
+    expect(await inEffect({ reproducible: false, kvStreams: 2, tokenizeAhead: true })).toBe(true);
     await expect(Reranker.load({ model: tinyModel('rank'), tokenizeAhead: 'yes' as unknown as boolean })).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
       field: 'tokenizeAhead',

@@ -16,6 +16,7 @@
 #include "document_pairs.h"
 #include "kv_memory.h"
 #include "reranker.h"
+#include "wave_plan.h"
 #include "model_quantize.h"
 #include "weights_at_load.h"
 
@@ -112,7 +113,7 @@ static int checkPlanParts() {
     }
     return n;
   };
-  const auto packed = rerank::planParts(sets, true, 3, 256);
+  const auto packed = rerank::planParts(sets, true, 3, {256});
   failures += check(packed.size() == 3 && covers(packed), "packed: three parts with every pair once, in order");
   const size_t a = tokensOf(packed[0]), b = tokensOf(packed[1]), c = tokensOf(packed[2]);
   failures += check(std::max({a, b, c}) - std::min({a, b, c}) < 2 * 110, "packed: parts of about equal tokens");
@@ -120,10 +121,10 @@ static int checkPlanParts() {
   for (const auto& part : packed) total += tokensOf(part);
   // the shared first token of a set's pairs counts once, so the parts' cost is a little under `total`
   const size_t batch = total / 2 + 50;  // the tokens need 2 calls of it, but not 2 full ones
-  failures += check(rerank::planParts(sets, true, 8, batch).size() == 2, "no more parts than the calls the tokens need");
-  failures += check(rerank::planParts(sets, true, 8, total / 3 + 200).size() == 3,
+  failures += check(rerank::planParts(sets, true, 8, {batch}).size() == 2, "no more parts than the calls the tokens need");
+  failures += check(rerank::planParts(sets, true, 8, {total / 3 + 200}).size() == 3,
                     "a part for each call the tokens need, the last not full (not one full part and a small one)");
-  failures += check(rerank::planParts(sets, true, 2, 1 << 20).size() == 1, "a call under a batch is not cut");
+  failures += check(rerank::planParts(sets, true, 2, {1 << 20}).size() == 1, "a call under a batch is not cut");
 
   // A set whose pairs begin with the instruction's head, which a lane keeps: 4 pairs of the 30-token
   // head and 10 tokens of their own cost 40 tokens to decode, not 70 (the head counted once).
@@ -132,16 +133,16 @@ static int checkPlanParts() {
   std::vector<rerank::PairSet> withHead(1);
   withHead[0].head.assign(30, 5);
   for (auto& t : headed) withHead[0].pairs.push_back(&t);
-  failures += check(rerank::planParts(withHead, true, 2, 64).size() == 1, "the kept head costs nothing: 40 tokens in one call");
-  failures += check(rerank::planParts(withHead, true, 2, 32).size() == 2, "40 tokens in two parts at 32-token calls");
+  failures += check(rerank::planParts(withHead, true, 2, {64}).size() == 1, "the kept head costs nothing: 40 tokens in one call");
+  failures += check(rerank::planParts(withHead, true, 2, {32}).size() == 2, "40 tokens in two parts at 32-token calls");
   // Parts that decode a long request prefix again: 4 pairs of a 20-token prefix and 30 tokens of their
   // own cost 140; at 64-token calls a part of 47 tokens and the prefix again would take two calls.
   std::vector<std::vector<llama_token>> prefixed(4, std::vector<llama_token>(20, 6));
   for (size_t i = 0; i < prefixed.size(); ++i) prefixed[i].insert(prefixed[i].end(), 30, static_cast<llama_token>(200 + i));
   std::vector<rerank::PairSet> longPrefix(1);
   for (auto& t : prefixed) longPrefix[0].pairs.push_back(&t);
-  failures += check(rerank::planParts(longPrefix, true, 8, 64).size() == 4, "parts counted with the prefix they decode again");
-  const auto alone = rerank::planParts(sets, false, 2, 256);
+  failures += check(rerank::planParts(longPrefix, true, 8, {64}).size() == 4, "parts counted with the prefix they decode again");
+  const auto alone = rerank::planParts(sets, false, 2, {256});
   bool ownSet = covers(alone);
   for (const auto& part : alone) ownSet = ownSet && part.size() == 1;
   // set 0 (25 pairs) and set 3 (7 pairs, 458 tokens to decode: two calls of 256) in two parts each,
@@ -244,7 +245,7 @@ static int checkFirstRound() {
     std::vector<rerank::PairSet> first(1);
     first[0].pairs.assign(sets[0].pairs.begin(), sets[0].pairs.begin() + static_cast<std::ptrdiff_t>(n));
     std::vector<size_t> out;
-    for (const auto& part : rerank::planParts(first, true, lanes, batch)) {
+    for (const auto& part : rerank::planParts(first, true, lanes, {batch})) {
       size_t t = 0;
       for (const auto& span : part) t += 20 + (span.end - span.begin) * 80;  // the prefix, then each pair's own
       out.push_back(t);
@@ -254,7 +255,7 @@ static int checkFirstRound() {
   // 3 lanes of 512-token calls: parts of 6 pairs (20 + 480 tokens), 18 pairs; 19 would not fit. The
   // rest, about 2,950 tokens (the 22 pairs tokenized beyond the round, 5,800 bytes of text left, and
   // the prefix again), in 2 calls a lane; the call whole (4,390) in 3.
-  const size_t n = rerank::firstRoundPairs(sets, 40 * perPair, 5800, 3, 512);
+  const size_t n = rerank::firstRoundPairs(sets, 40 * perPair, 5800, 3, {512});
   const auto round = partTokens(n, 3, 512);
   failures += check(n == 18 && round.size() == 3 && *std::max_element(round.begin(), round.end()) <= 512,
                     "a round of one call per lane, as full as whole pairs make it");
@@ -266,10 +267,53 @@ static int checkFirstRound() {
   // 20-token prefix again).
   std::vector<rerank::PairSet> some(1);
   some[0].pairs.assign(sets[0].pairs.begin(), sets[0].pairs.begin() + 36);
-  const auto firstWith = [&](uint64_t left) { return rerank::firstRoundPairs(some, 36 * perPair, left * perPair, 1, 1000); };
+  const auto firstWith = [&](uint64_t left) { return rerank::firstRoundPairs(some, 36 * perPair, left * perPair, 1, {1000}); };
   failures += check(firstWith(20) == 12, "20 pairs left: 1 + 4 calls against 5");
   failures += check(firstWith(26) == 0, "26 pairs left: none, 1 + 5 calls against 5 (the rest just over 4 calls' worth)");
   failures += check(firstWith(27) == 12, "27 pairs left: 1 + 5 against 6");
+
+  // On 4 KV streams of 512-token calls a wave holds 4 of these pairs (100 tokens each, their prefix
+  // decoded on every stream), though 5 would fit the call's tokens: a round of 12, one wave a lane.
+  const rerank::CallRoom streams{512, 4};
+  const size_t onStreams = rerank::firstRoundPairs(sets, 40 * perPair, 5800, 3, streams);
+  const auto waves = rerank::planParts(rerank::firstPairs(sets, onStreams), true, 3, streams);
+  bool fourEach = waves.size() == 3;
+  for (const auto& part : waves) fourEach = fourEach && part.size() == 1 && part[0].end - part[0].begin == 4;
+  failures += check(onStreams == 12 && fourEach, "KV streams: a round of one wave a lane, 4 pairs each");
+  return failures;
+}
+
+// KV streams' waves (wave_plan.h): the width whose calls hold the most tokens, longest pairs first.
+static int checkWaves() {
+  int failures = 0;
+  const auto same = [](size_t n, size_t need) { return std::vector<size_t>(n, need); };
+  // 4096-token calls on 16 streams, pairs of 280 tokens: 14 in one call (3,920 tokens); 16 would
+  // have 256 tokens a stream a call, short of 280, so two calls.
+  failures += check(rerank::waveCalls(same(14, 280), 16, 4096) == 1, "14 pairs of 280 in one call of 4096");
+  failures += check(rerank::waveCalls(same(16, 280), 16, 4096) == 2, "16 pairs of 280: a wave of 14, then one of 2");
+  // 2048-token calls: 15 pairs of 265 in a wave of two calls of 133 a stream (1,987 tokens a call)
+  // fill them better than 7 pairs in one (1,855).
+  const rerank::Wave wide = rerank::nextWave(15, 16, 2048, [](size_t) { return size_t{265}; });
+  failures += check(wide.width == 15 && wide.calls == 2, "a wave of 15 pairs in two calls rather than of 7 in one");
+  // a pair longer than a call, alone
+  failures += check(rerank::waveCalls({5000}, 16, 4096) == 2, "a pair of 5,000 tokens in two calls of 4096");
+  // longest first: 2 pairs of 500 and 8 of 100 on 4 streams, 1000-token calls: the two long ones in
+  // a call of their own (a wave of 4 would take 2 calls of 250 a stream), then the short ones in 2
+  // waves of 4
+  failures += check(rerank::waveCalls({100, 100, 100, 100, 500, 100, 100, 100, 100, 500}, 4, 1000) == 3,
+                    "waves of like lengths, the longest first");
+  // Parts of a call on KV streams are as many as its waves' calls, not its tokens', and of about
+  // equal needs (each pair decodes its prefix on its stream): 6 pairs of 100 on 4 streams take 2
+  // waves, so 2 parts of 3 pairs on 3 lanes, where the shared cache's 600 tokens fit one call (and its
+  // costs, the prefix on the first pair only, would cut them 1 + 5: two waves on one lane).
+  std::vector<std::vector<llama_token>> tokens(6, std::vector<llama_token>(100, 9));
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i].back() = static_cast<llama_token>(400 + i);
+  std::vector<rerank::PairSet> sets(1);
+  for (auto& t : tokens) sets[0].pairs.push_back(&t);
+  failures += check(rerank::planParts(sets, true, 3, {1000}).size() == 1, "the shared cache: one part");
+  const auto parts = rerank::planParts(sets, true, 3, {1000, 4});
+  failures += check(parts.size() == 2 && parts[0][0].end - parts[0][0].begin == 3 && parts[1][0].end - parts[1][0].begin == 3,
+                    "KV streams: a part for each wave's calls, of equal needs");
   return failures;
 }
 
@@ -363,7 +407,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
                  checkWeightsAtLoad(argv[2]);
   for (int round = 0; round < 5; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);

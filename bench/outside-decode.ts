@@ -11,7 +11,8 @@
 // `--contexts 3 --packed` loads as a CUDA GPU does (3 contexts, requests packed), and
 // `--tokenize-ahead on|off` sets the load option tokenizeAhead (default: the backend's): the time
 // outside decoding then leaves out the documents it tokenizes while its first pairs decode. It prints
-// the decode calls of a request too, and the tokens it computes (the model's work: `--kv-streams N`
+// the decode calls of a request too (and how many compute graphs, one a micro-batch, llama.cpp
+// reused from the one before: on CUDA replayed as a CUDA graph), and the tokens it computes (the model's work: `--kv-streams N`
 // sets the load option kvStreams, whose streams decode a request's query once each).
 //   node dist/bench/outside-decode.js [--model FILE] [--backend cpu|cuda|vulkan] [--threads N] [--runs 9] [--workloads G100]
 //     [--contexts N] [--packed] [--tokenize-ahead on|off] [--kv-streams N] [--batch N]
@@ -49,6 +50,7 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
   const outside: number[] = [];
   let pairsAhead = 0;
   let calls = 0; // decode calls of the last run
+  let reused = 0; // compute graphs (one a micro-batch) that llama.cpp reused from the one before
   let computed = 0; // and the tokens it computed
   const wall: number[] = [];
   for (let k = 0; k < runs; k++) {
@@ -60,12 +62,14 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
     outside.push(ms - (r.stats.decodeMs - before.decodeMs));
     pairsAhead = r.stats.pairsAhead - before.pairsAhead;
     calls = r.stats.decodeCalls - before.decodeCalls;
+    reused = r.stats.graphsReused - before.graphsReused;
     computed = r.stats.computedTokens - before.computedTokens;
   }
   const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
   console.log(
     `${id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
-      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls, ` +
+      `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls ` +
+      `(${reused} compute graphs reused), ` +
       `${computed} tokens computed` +
       (r.info.tokenizeAhead ? `, ${pairsAhead} pairs decoded ahead` : ''),
   );

@@ -121,6 +121,8 @@ step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --
 # the same without tokenizing ahead (README "Tokenizing ahead"): every document tokenized first
 step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads G100,G16
 step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads G100,G16
+# KV streams (16, their 4096-token calls, tokenizing ahead): a request's calls, tokens and graphs reused, and its time outside decoding
+step outside-decode-streams 40 node dist/bench/outside-decode.js --backend "$BACKEND" --kv-streams 16 --workloads G100,S1,L
 
 echo "== done after $SECONDS s; in \$OUT:"; ls -la "$OUT"
 if [ -n "$latest" ]; then sed -n '1,20p' "${latest%.json}.md"; else echo "no bench report"; fi

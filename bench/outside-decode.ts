@@ -6,8 +6,9 @@
 // for others), so that one native call holds the whole request (on the CPU's 512 its slices
 // tokenize while earlier ones decode). The tiny model keeps decoding short on a CPU; the time
 // outside decoding does not depend on the model's size. `--workloads G16,G100` measures others of
-// the GPU suite's one-request workloads too (G100, G16, D, S1, L; G16: 26 KiB of text, tokenized on
-// one thread until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2).
+// the GPU suite's workloads too (G100, G16, D, S1, L; G16: 26 KiB of text, tokenized on one thread
+// until document_pairs.cpp's kBytesPerThread was cut from 16 KiB to 2); of several requests (S32,
+// T) all sent at once, the figures of them all.
 // `--contexts 3 --packed` loads as a CUDA GPU does (3 contexts, requests packed), and
 // `--tokenize-ahead on|off` sets the load option tokenizeAhead (default: the backend's): the time
 // outside decoding then leaves out the documents it tokenizes while its first pairs decode. It prints
@@ -19,7 +20,7 @@
 import { Reranker } from '../lib/index.js';
 import { defaultBatchSize } from '../lib/load-native.js';
 import { ensureTestModel } from '../test-models/generate.js';
-import { oneRequestWorkloads } from './workloads.js';
+import { namedGpuWorkloads } from './workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -45,8 +46,9 @@ const r = await Reranker.load({
   kvStreams,
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {
-  await r.rerank(request); // warm-up: the instruction's head is kept from here on, as in a running service
+for (const { id, requests } of await namedGpuWorkloads(flag('--workloads'), 'G100', async (t) => (await r.tokenize(t)).length)) {
+  const send = () => Promise.all(requests.map((q) => r.rerank(q)));
+  await send(); // warm-up: the instruction's head is kept from here on, as in a running service
   const outside: number[] = [];
   let pairsAhead = 0;
   let calls = 0; // decode calls of the last run
@@ -56,7 +58,7 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
   for (let k = 0; k < runs; k++) {
     const before = r.stats;
     const t0 = performance.now();
-    await r.rerank(request);
+    await send();
     const ms = performance.now() - t0;
     wall.push(ms);
     outside.push(ms - (r.stats.decodeMs - before.decodeMs));
@@ -65,9 +67,11 @@ for (const { id, request } of await oneRequestWorkloads(flag('--workloads'), 'G1
     reused = r.stats.graphsReused - before.graphsReused;
     computed = r.stats.computedTokens - before.computedTokens;
   }
-  const bytes = request.documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
+  const documents = requests.flatMap((q) => q.documents);
+  const bytes = documents.reduce((n, d) => n + Buffer.byteLength(d), 0);
+  const sent = requests.length > 1 ? `${requests.length} requests, ` : '';
   console.log(
-    `${id} (${request.documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
+    `${id} (${sent}${documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB) on ${r.info.backend}, ${r.info.threads} threads: ` +
       `${median(outside).toFixed(1)} ms outside decoding of ${median(wall).toFixed(1)} ms (medians of ${runs}), ${calls} decode calls ` +
       `(${reused} compute graphs reused), ` +
       `${computed} tokens computed` +

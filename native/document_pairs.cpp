@@ -129,16 +129,33 @@ void CallDocuments::tokenize(size_t end, unsigned threads) {
   size_t bytes = 0;
   for (size_t k = next_; k < end; ++k) bytes += itemBytes(k);
   const size_t wanted = std::max<size_t>(1, bytes / kBytesPerThread);
-  const size_t from = next_;
-  forEachIndex(end - from, static_cast<unsigned>(std::min<size_t>(threads, wanted)), [&](size_t k, unsigned) {
-    const auto [g, i] = items_[from + k];
-    GroupWork& w = work_[g];
-    if (w.progress->beyondReach(i)) return;
-    TokenizedDocument t = tokenizeDocument(prompt_, groups_[g], *w.request, i);
-    w.progress->finished(i, tokensOf(t.pairs), !t.errorCode.empty());
-    w.documents[i] = std::move(t);
-  });
+  const auto workers = static_cast<unsigned>(std::min<size_t>(threads, wanted));
+  // Each worker takes the next document until none is left below `end`, as does a helper
+  // (helpTokenizeRest) that joins it.
+  forEachIndex(workers, workers, [&](size_t, unsigned) { tokenizeTaken(end); });
   next_ = end;
+}
+
+size_t CallDocuments::tokenizeTaken(size_t end) {
+  size_t done = 0;
+  size_t k = taken_.load(std::memory_order_relaxed);
+  while (k < end) {
+    if (taken_.compare_exchange_weak(k, k + 1, std::memory_order_relaxed)) {
+      tokenizeItem(k);
+      ++done;
+      k = taken_.load(std::memory_order_relaxed);
+    }
+  }
+  return done;
+}
+
+void CallDocuments::tokenizeItem(size_t k) {
+  const auto [g, i] = items_[k];
+  GroupWork& w = work_[g];
+  if (w.progress->beyondReach(i)) return;
+  TokenizedDocument t = tokenizeDocument(prompt_, groups_[g], *w.request, i);
+  w.progress->finished(i, tokensOf(t.pairs), !t.errorCode.empty());
+  w.documents[i] = std::move(t);
 }
 
 void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
@@ -167,6 +184,8 @@ void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
 }
 
 void CallDocuments::tokenizeRest(unsigned threads) { tokenize(items_.size(), threads); }
+
+size_t CallDocuments::helpTokenizeRest() { return tokenizeTaken(items_.size()); }
 
 CallDocuments::Leading CallDocuments::leadingPairs() const {
   Leading out;

@@ -65,6 +65,11 @@ class CallDocuments {
   void tokenizeFirst(uint64_t tokens, unsigned threads);
   // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them.
   void tokenizeRest(unsigned threads);
+  // A hand in the tokenizeRest that another thread runs (or is about to): tokenizes the documents
+  // no thread has taken, one at a time, until none is left, and returns when its own are done (how
+  // many it took). Every document is tokenized once both have returned. For the thread that waits
+  // on tokenizeRest, free meanwhile (a call's, once its first round has decoded).
+  size_t helpTokenizeRest();
   bool allTokenized() const { return next_ == items_.size(); }
 
   // Per group, the pairs of the documents from its first that it is sure to score as far as they
@@ -82,6 +87,8 @@ class CallDocuments {
 
  private:
   void tokenize(size_t end, unsigned threads);  // items_[next_, end)
+  size_t tokenizeTaken(size_t end);             // items taken from taken_ while below `end`: how many
+  void tokenizeItem(size_t k);
   size_t itemBytes(size_t k) const { return groups_[items_[k].first].documents[items_[k].second].size(); }
 
   const Prompt& prompt_;
@@ -95,6 +102,7 @@ class CallDocuments {
   std::vector<GroupWork> work_;
   std::vector<std::pair<size_t, size_t>> items_;  // (group, document), in call order
   size_t next_ = 0;                               // items_[0, next_) are tokenized
+  std::atomic<size_t> taken_{0};                  // items_[0, taken_) are tokenized or being tokenized
 };
 
 // Every document of the call at once.

@@ -359,6 +359,9 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   if (rest.valid()) {
     if (rest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       lock.unlock();
+      // This thread is free until the rest is tokenized: it takes documents too (the rest started
+      // on fewer threads, the lanes' threads being busy with the round then).
+      documents.helpTokenizeRest();
       rest.wait();
       lock.lock();
     }

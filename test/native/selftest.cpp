@@ -9,12 +9,15 @@
 #include <unistd.h>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend.h"
 #include "decode_lanes.h"
 #include "document_pairs.h"
 #include "kv_memory.h"
+#include "llama_handles.h"
+#include "prompt.h"
 #include "reranker.h"
 #include "wave_plan.h"
 #include "model_quantize.h"
@@ -317,6 +320,52 @@ static int checkWaves() {
   return failures;
 }
 
+// A call's rest of documents tokenized by two threads, one of them helping (helpTokenizeRest, as a
+// call's own thread does once its first round has decoded), comes out as tokenizing them all on one:
+// every document once, a token budget and a failing document where one thread would stop.
+static int checkHelpTokenizing(const char* path) {
+  int failures = 0;
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = 0;
+  rerank::ModelPtr model(llama_model_load_from_file(path, mp));
+  if (!model) return check(false, "help tokenizing: the model loads");
+  const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
+  std::vector<Group> groups(3);
+  for (size_t k = 0; k < groups.size(); ++k) {
+    Group& g = groups[k];
+    g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+    g.query = "query " + std::to_string(k);
+    g.maxLength = 128;
+    for (int i = 0; i < 120; ++i) {
+      std::string doc = "Document " + std::to_string(i);
+      for (int w = 0; w < 1 + (i * 7 + static_cast<int>(k)) % 23; ++w) doc += " about Paris";
+      g.documents.push_back(doc);
+    }
+  }
+  groups[1].tokenBudget = 2000;  // stops after a few dozen documents
+  groups[2].truncate = false;
+  groups[2].documents[90] = std::string(4000, 'x');  // too long: the group fails there
+  const std::vector<rerank::PreparedGroup> alone = rerank::preparePairs(prompt, groups, 128, 1);
+  rerank::CallDocuments documents(prompt, groups, 128);
+  documents.tokenizeFirst(600, 1);
+  std::thread rest([&] { documents.tokenizeRest(1); });
+  const size_t helped = documents.helpTokenizeRest();
+  rest.join();
+  const std::vector<rerank::PreparedGroup> both = documents.assemble();
+  bool same = both.size() == alone.size();
+  for (size_t k = 0; same && k < alone.size(); ++k) {
+    const rerank::PreparedGroup &a = alone[k], &b = both[k];
+    same = a.result.completed == b.result.completed && a.result.errorCode == b.result.errorCode &&
+           a.result.errorIndex == b.result.errorIndex && a.owner == b.owner && a.pairs.size() == b.pairs.size();
+    for (size_t p = 0; same && p < a.pairs.size(); ++p) same = a.pairs[p].tokens == b.pairs[p].tokens;
+  }
+  failures += check(helped > 0, "help tokenizing: the helper took documents (of ~300 left, while the other thread started)");
+  failures += check(same, "help tokenizing: the pairs, budget stops and failures of one thread");
+  failures += check(alone[0].pairs.size() == 120 && alone[1].result.completed < 120 && alone[2].result.errorCode == "DOCUMENT_TOO_LONG",
+                    "help tokenizing: the call has a full group, one cut by its budget and one failing");
+  return failures;
+}
+
 // How many more contexts an automatic load adds: what the device's free memory holds beyond the reserve.
 static int checkContextsThatFit() {
   int failures = 0;
@@ -407,7 +456,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkReuseGraphs(argv[2]) +
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkHelpTokenizing(argv[2]) + checkReuseGraphs(argv[2]) +
                  checkWeightsAtLoad(argv[2]);
   for (int round = 0; round < 5; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);

@@ -129,14 +129,15 @@ void CallDocuments::tokenize(size_t end, unsigned threads) {
   size_t bytes = 0;
   for (size_t k = next_; k < end; ++k) bytes += itemBytes(k);
   const size_t wanted = std::max<size_t>(1, bytes / kBytesPerThread);
-  const auto workers = static_cast<unsigned>(std::min<size_t>(threads, wanted));
+  // no more workers than documents; at least one, or none would be taken
+  const auto workers = static_cast<unsigned>(std::max<size_t>(1, std::min({static_cast<size_t>(threads), wanted, end - next_})));
   // Each worker takes the next document until none is left below `end`, as does a helper
   // (helpTokenizeRest) that joins it.
   forEachIndex(workers, workers, [&](size_t, unsigned) { tokenizeTaken(end); });
   next_ = end;
 }
 
-size_t CallDocuments::tokenizeTaken(size_t end) {
+size_t CallDocuments::tokenizeTaken(size_t end) noexcept {
   size_t done = 0;
   size_t k = taken_.load(std::memory_order_relaxed);
   while (k < end) {
@@ -149,7 +150,8 @@ size_t CallDocuments::tokenizeTaken(size_t end) {
   return done;
 }
 
-void CallDocuments::tokenizeItem(size_t k) {
+// tokenizeDocument catches what tokenizing throws: the document's error.
+void CallDocuments::tokenizeItem(size_t k) noexcept {
   const auto [g, i] = items_[k];
   GroupWork& w = work_[g];
   if (w.progress->beyondReach(i)) return;
@@ -185,7 +187,7 @@ void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
 
 void CallDocuments::tokenizeRest(unsigned threads) { tokenize(items_.size(), threads); }
 
-size_t CallDocuments::helpTokenizeRest() { return tokenizeTaken(items_.size()); }
+size_t CallDocuments::helpTokenizeRest() noexcept { return tokenizeTaken(items_.size()); }
 
 CallDocuments::Leading CallDocuments::leadingPairs() const {
   Leading out;

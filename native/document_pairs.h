@@ -63,13 +63,15 @@ class CallDocuments {
   // hold `tokens` tokens (each group's shared prefix counted once) or every document is tokenized.
   // Picked by their bytes, a few more may be.
   void tokenizeFirst(uint64_t tokens, unsigned threads);
-  // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them.
+  // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them (and
+  // a helper, below).
   void tokenizeRest(unsigned threads);
-  // A hand in the tokenizeRest that another thread runs (or is about to): tokenizes the documents
-  // no thread has taken, one at a time, until none is left, and returns when its own are done (how
-  // many it took). Every document is tokenized once both have returned. For the thread that waits
-  // on tokenizeRest, free meanwhile (a call's, once its first round has decoded).
-  size_t helpTokenizeRest();
+  // A hand in the tokenizeRest that another thread runs (or is about to): takes the documents no
+  // thread has taken, one at a time, until none is left, and returns when its own are done (how many
+  // it took, those skipped as beyond a group's reach among them). Every document is tokenized once
+  // both have returned. For the thread that waits on tokenizeRest, free meanwhile (a call's, once
+  // its first round has decoded).
+  size_t helpTokenizeRest() noexcept;
   bool allTokenized() const { return next_ == items_.size(); }
 
   // Per group, the pairs of the documents from its first that it is sure to score as far as they
@@ -87,8 +89,8 @@ class CallDocuments {
 
  private:
   void tokenize(size_t end, unsigned threads);  // items_[next_, end)
-  size_t tokenizeTaken(size_t end);             // items taken from taken_ while below `end`: how many
-  void tokenizeItem(size_t k);
+  size_t tokenizeTaken(size_t end) noexcept;    // items taken from taken_ while below `end`: how many
+  void tokenizeItem(size_t k) noexcept;
   size_t itemBytes(size_t k) const { return groups_[items_[k].first].documents[items_[k].second].size(); }
 
   const Prompt& prompt_;
@@ -102,7 +104,7 @@ class CallDocuments {
   std::vector<GroupWork> work_;
   std::vector<std::pair<size_t, size_t>> items_;  // (group, document), in call order
   size_t next_ = 0;                               // items_[0, next_) are tokenized
-  std::atomic<size_t> taken_{0};                  // items_[0, taken_) are tokenized or being tokenized
+  std::atomic<size_t> taken_{0};                  // items_[0, taken_) are taken: tokenized, being tokenized or skipped
 };
 
 // Every document of the call at once.

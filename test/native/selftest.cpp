@@ -359,10 +359,11 @@ static int checkHelpTokenizing(const char* path) {
            a.result.errorIndex == b.result.errorIndex && a.owner == b.owner && a.pairs.size() == b.pairs.size();
     for (size_t p = 0; same && p < a.pairs.size(); ++p) same = a.pairs[p].tokens == b.pairs[p].tokens;
   }
-  failures += check(helped > 0, "help tokenizing: the helper took documents (of ~300 left, while the other thread started)");
   failures += check(same, "help tokenizing: the pairs, budget stops and failures of one thread");
   failures += check(alone[0].pairs.size() == 120 && alone[1].result.completed < 120 && alone[2].result.errorCode == "DOCUMENT_TOO_LONG",
                     "help tokenizing: the call has a full group, one cut by its budget and one failing");
+  // (not checked: the other thread could take them all first on a busy machine, however unlikely)
+  std::printf("help tokenizing: the helper took %zu of the documents left\n", helped);
   return failures;
 }
 

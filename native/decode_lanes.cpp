@@ -50,9 +50,9 @@ size_t callsOfCut(size_t total, size_t again, size_t lanes, size_t batchTokens) 
 }
 
 // KV streams: the waves' calls instead of the tokens' (wave_plan.h), each pair at its need.
-std::vector<size_t> needsOf(const std::vector<Item>& items, size_t begin, size_t end) {
+std::vector<size_t> needsOf(const std::vector<Item>& items) {
   std::vector<size_t> needs;
-  for (size_t k = begin; k < end; ++k) needs.push_back(items[k].need);
+  for (const Item& it : items) needs.push_back(it.need);
   return needs;
 }
 
@@ -86,7 +86,7 @@ void cut(const std::vector<Item>& items, size_t lanes, const CallRoom& room, std
     total += costOf(it);
     again = std::max(again, it.again);
   }
-  const size_t n = room.streams > 0 ? partsForWaves(needsOf(items, 0, items.size()), lanes, room)
+  const size_t n = room.streams > 0 ? partsForWaves(needsOf(items), lanes, room)
                                     : partsFor(total, again, lanes, items.size(), room.batchTokens);
   const double target = static_cast<double>(total) / static_cast<double>(n);
   Part part;
@@ -142,13 +142,10 @@ size_t partTokens(const std::vector<PairSet>& sets, const Part& part) {
 // Whether a lane decodes `part` in one call: its tokens, or on KV streams its waves.
 bool oneCall(const std::vector<PairSet>& sets, const Part& part, const CallRoom& room) {
   if (room.streams == 0) return partTokens(sets, part) <= room.batchTokens;
-  std::vector<size_t> needs;
-  for (const PairSpan& span : part) {
-    const PairSet& set = sets[span.set];
-    const size_t head = startsWithHead(set) ? set.head.size() : 0;
-    for (size_t p = span.begin; p < span.end; ++p) needs.push_back(set.pairs[p]->size() - head);
-  }
-  return waveCalls(needs, room.streams, room.batchTokens) <= 1;
+  const std::vector<PairSet> own = partSets(sets, part);
+  std::vector<Item> items;
+  for (size_t s = 0; s < own.size(); ++s) appendPairs(own, s, items);
+  return waveCalls(needsOf(items), room.streams, room.batchTokens) <= 1;
 }
 
 void useThreads(Lane& lane, int32_t threads) {
@@ -216,7 +213,7 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
     // On KV streams the waves' calls: as many pairs left as the bytes say, each at the mean need of
     // those tokenized (the round's pairs are whole waves, so it costs a call only where its waves
     // are narrower than the call whole's).
-    std::vector<size_t> all = needsOf(items, 0, items.size());
+    std::vector<size_t> all = needsOf(items);
     size_t sum = 0;
     for (size_t need : all) sum += need;
     const size_t mean = (sum + all.size() / 2) / all.size();

@@ -236,13 +236,13 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
 }
 
 void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, const CallRoom& room, int32_t threads,
-                  DecodeStats& stats) {
+                  DecodeStats& stats, const RunLink& link) {
   const std::vector<Part> parts = lanes.size() > 1 ? planParts(sets, pack, lanes.size(), room) : std::vector<Part>{};
   const size_t side = pack ? std::clamp<size_t>(parts.size(), 1, lanes.size()) : lanes.size();  // lanes decoding at once
   const int32_t share = std::max<int32_t>(1, threads / static_cast<int32_t>(side));
   if (parts.size() <= 1) {
     useThreads(lanes[0], share);
-    lanes[0].decoder->score(sets, pack, stats);
+    lanes[0].decoder->score(sets, pack, stats, link);
     return;
   }
   for (Lane& lane : lanes) useThreads(lane, share);
@@ -255,7 +255,7 @@ void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pac
   const auto start = std::chrono::steady_clock::now();
   forEachIndex(parts.size(), static_cast<unsigned>(lanes.size()), [&](size_t i, unsigned lane) {
     try {
-      lanes[lane].decoder->score(work[i], pack, partStats[i]);
+      lanes[lane].decoder->score(work[i], pack, partStats[i], link);
     } catch (...) {
       thrown[i] = std::current_exception();
     }

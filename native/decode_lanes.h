@@ -74,8 +74,8 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
 // holds: ggml's CPU results can depend on the thread count (its flash attention splits a one-token
 // batch's cells per thread), and a request's scores must depend on that request alone. A set fails when one of its parts does, with that part's error; what a lane
 // throws is thrown here once every lane has stopped. stats.decodeMs is the wall time of decoding
-// on all lanes together.
+// on all lanes together. `link`: each lane's run's (Decoder::score).
 void scoreOnLanes(std::vector<Lane>& lanes, std::vector<PairSet>& sets, bool pack, const CallRoom& room, int32_t threads,
-                  DecodeStats& stats);
+                  DecodeStats& stats, const RunLink& link = {});
 
 }  // namespace rerank

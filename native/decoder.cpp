@@ -52,11 +52,20 @@ Decoder::Decoder(llama_context* ctx, const ScoreHead& head, HiddenCapture& captu
   llama_set_abort_callback(ctx_, &Decoder::onAbort, this);
 }
 
-void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats) {
+void Decoder::score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats, const RunLink& link) {
+  // What an earlier run held beyond the head is for the run of its call that continues it only.
+  if (heldFor_ != 0 && !(pack && link.continues == heldFor_)) {
+    keepOnlyHead();
+    heldFor_ = 0;
+  }
+  keepFor_ = pack ? link.keepFor : 0;
   // Each run leaves the cache as the next one expects it (afterRun), also when it throws.
   struct Reset {
     Decoder& d;
-    ~Reset() { d.afterRun(); }
+    ~Reset() {
+      d.afterRun();
+      d.keepFor_ = 0;
+    }
   } reset{*this};
   if (pack) {
     std::vector<PairSet*> all;
@@ -107,11 +116,17 @@ void Decoder::afterRun() {
     dropHead();
     return;
   }
-  keepOnlyHead();
+  if (keepFor_ != 0 && keepMore()) {
+    heldFor_ = keepFor_;
+  } else {
+    keepOnlyHead();
+    heldFor_ = 0;
+  }
 }
 
 void Decoder::dropHead() {
   kept_.clear();
+  heldFor_ = 0;
   llama_memory_clear(mem_, false);
 }
 

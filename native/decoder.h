@@ -69,6 +69,16 @@ struct HeadChoice {
 };
 HeadChoice chooseHead(const std::vector<PairSet*>& sets, const std::vector<llama_token>& kept);
 
+// A call's first round (Reranker::score, tokenizing ahead: a packed run) may leave what its KV
+// streams hold for the call's rest, the packed run after it: `keepFor`, the call whose round leaves
+// it; `continues`, the call whose rest may start on it. Any other run finds the head only, as ever,
+// so a call never decodes on what another call decoded (whether its rest starts on its round's
+// prefixes can depend on timing: another call may decode in between). 0: none.
+struct RunLink {
+  uint64_t keepFor = 0;
+  uint64_t continues = 0;
+};
+
 class Decoder {
  public:
   virtual ~Decoder() = default;
@@ -77,8 +87,9 @@ class Decoder {
 
   // Scores every pair of every set; a set fails alone (its `error`) unless a decode it shared
   // with others failed. `pack`: sets share decode calls; otherwise each is decoded alone, so that
-  // its batch layout, and so its scores to the last bit, depend on that set only.
-  void score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats);
+  // its batch layout, and so its scores to the last bit, depend on that set only. `link` (packed
+  // only): what the run may leave for another run of its call, or use of one.
+  void score(std::vector<PairSet>& sets, bool pack, DecodeStats& stats, const RunLink& link = {});
 
   // Makes a running llama_decode return early (CPU backends check between graph nodes): for
   // dispose(), when nothing of the call is wanted any more.
@@ -97,8 +108,18 @@ class Decoder {
   // the same way each time, its tokens counted as `payer`'s; false when a decode failed (failAll).
   virtual bool decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) = 0;
   // After a run that ended well with a head kept: the cache holds the head only, as the next run
-  // must find it.
+  // must find it. Also what a run that held more (keepMore) leaves it with, when the next run is
+  // not the one it was held for.
   virtual void keepOnlyHead() = 0;
+  // After a run that ended well with a head kept, for the next run of its call (RunLink): the head,
+  // and whatever else of the run's cells a run of the same pairs' requests can take up; whether it
+  // kept more. By default the head only.
+  virtual bool keepMore() {
+    keepOnlyHead();
+    return false;
+  }
+  // Whether the cache holds more than the head for this run (keepMore, for the call it continues).
+  bool holdsMore() const { return heldFor_ != 0; }
 
   struct Decoded {
     bool ok = true;
@@ -126,14 +147,17 @@ class Decoder {
   // Makes the run's head (chooseHead) the kept one and ready where the run needs it; false when a
   // decode failed.
   bool prepareHead(const std::vector<PairSet*>& sets, DecodeStats& stats);
-  // After each run: the kept head only, or, when none is kept or the run failed, an empty cache.
-  // Clearing the cell bookkeeping is enough: the data is overwritten before it is read (and
-  // zeroing a large cache cost more than a small request).
+  // After each run: the kept head only (and what keepMore keeps, for the call the run keeps it
+  // for), or, when none is kept or the run failed, an empty cache. Clearing the cell bookkeeping is
+  // enough: the data is overwritten before it is read (and zeroing a large cache cost more than a
+  // small request).
   void afterRun();
   void dropHead();
 
   const ScoreHead& head_;
   HiddenCapture& capture_;
+  uint64_t heldFor_ = 0;  // the call whose run left more than the head (keepMore); 0: none
+  uint64_t keepFor_ = 0;  // the run in progress leaves more, for this call
   std::atomic<bool> abortAll_{false};
   const std::vector<PairSet*>* running_ = nullptr;  // the sets of the decode in progress, for onAbort
   // onAbort told llama.cpp to stop the decode in progress: its failure lines are ours, not news.

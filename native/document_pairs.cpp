@@ -160,27 +160,30 @@ void CallDocuments::tokenizeItem(size_t k) noexcept {
   w.documents[i] = std::move(t);
 }
 
-void CallDocuments::tokenizeFirst(uint64_t tokens, unsigned threads) {
+void CallDocuments::tokenizeFirst(uint64_t tokens, size_t pairs, unsigned threads) {
   double bytesPerToken = kFirstBytesPerToken;
   while (next_ < items_.size()) {
     // Counted as a decoder takes them: a group's shared prefix once.
     const Leading leading = leadingPairs();
     uint64_t have = 0;
-    for (const auto& pairs : leading.pairs) {
-      const size_t shared = pairs.size() > 1 ? sharedPrefix(pairs) : 0;
-      for (const auto* p : pairs) have += p->size() - shared;
-      have += pairs.empty() ? 0 : shared;
+    size_t havePairs = 0;
+    for (const auto& group : leading.pairs) {
+      const size_t shared = group.size() > 1 ? sharedPrefix(group) : 0;
+      for (const auto* p : group) have += p->size() - shared;
+      have += group.empty() ? 0 : shared;
+      havePairs += group.size();
     }
-    if (have >= tokens) return;
+    if (have >= tokens || havePairs >= pairs) return;
     // After the first pass, what its text took, and a tenth more.
     if (have > 0 && leading.bytes > 0) bytesPerToken = 1.1 * static_cast<double>(leading.bytes) / static_cast<double>(have);
     const auto bytes = static_cast<uint64_t>(static_cast<double>(tokens - have) * bytesPerToken);
+    const size_t most = next_ + std::min(pairs - havePairs, items_.size() - next_);
     size_t end = next_;
     uint64_t picked = 0;
     do {
       picked += itemBytes(end);
       ++end;
-    } while (end < items_.size() && picked < bytes);
+    } while (end < most && picked < bytes);
     tokenize(end, threads);
   }
 }

@@ -60,9 +60,10 @@ class CallDocuments {
   CallDocuments(const Prompt& prompt, const std::vector<Group>& groups, uint32_t maxLength);
 
   // Tokenizes the documents not tokenized yet, from the first, until the pairs of leadingPairs()
-  // hold `tokens` tokens (each group's shared prefix counted once) or every document is tokenized.
-  // Picked by their bytes, a few more may be.
-  void tokenizeFirst(uint64_t tokens, unsigned threads);
+  // hold `tokens` tokens (each group's shared prefix counted once) or number `pairs`, or every
+  // document is tokenized. Picked by their bytes, a few more may be, but no more documents than
+  // pairs are still wanted (a document gives one pair or more).
+  void tokenizeFirst(uint64_t tokens, size_t pairs, unsigned threads);
   // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them (and
   // a helper, below).
   void tokenizeRest(unsigned threads);

@@ -319,7 +319,10 @@ PairSet Reranker::pairSet(const Group& group) const {
 
 std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::vector<Group>& groups) const {
   const size_t batch = info_.batchSize;
-  documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, tokenizeThreads_);
+  // A round takes at most a call per lane, and on KV streams a pair a stream: the documents beyond
+  // that tokenize with the rest, while the round decodes, not before it.
+  const size_t pairs = info_.kvStreams > 0 ? lanes_.size() * info_.kvStreams : SIZE_MAX;
+  documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, pairs, tokenizeThreads_);
   // Nothing to gain when no document is left to tokenize meanwhile (a call of about one round).
   if (documents.allTokenized()) return {};
   std::vector<PairSet> leadingSets;
@@ -335,6 +338,7 @@ std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::v
 CallResult Reranker::score(std::vector<Group>& groups) {
   CallResult out;
   out.groups.resize(groups.size());
+  const uint64_t call = ++calls_;
   CallDocuments documents(*prompt_, groups, info_.maxLength);
   // Packed: the call's first pairs, one decode call's worth per lane (on KV streams one wave),
   // decode while its other documents tokenize (on a GPU a large request waits for its tokens otherwise).
@@ -355,7 +359,9 @@ CallResult Reranker::score(std::vector<Group>& groups) {
   // whose rest is still tokenizing after its first round lets another call decode meanwhile.
   std::unique_lock<std::mutex> lock(mutex_);
   DecodeStats stats;
-  if (!first.empty()) scoreOnLanes(lanes_, first, true, callRoom(), info_.threads, stats);
+  // The round's KV streams keep their requests' prefixes for the rest (StreamDecoder), unless
+  // another call decodes in between.
+  if (!first.empty()) scoreOnLanes(lanes_, first, true, callRoom(), info_.threads, stats, RunLink{call, 0});
   if (rest.valid()) {
     if (rest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       lock.unlock();
@@ -383,7 +389,7 @@ CallResult Reranker::score(std::vector<Group>& groups) {
       for (size_t k = done; k < prepared[g].pairs.size(); ++k) set.pairs.push_back(&prepared[g].pairs[k].tokens);
     }
   }
-  scoreOnLanes(lanes_, sets, info_.pack, callRoom(), info_.threads, stats);
+  scoreOnLanes(lanes_, sets, info_.pack, callRoom(), info_.threads, stats, RunLink{0, first.empty() ? 0 : call});
   out.decodeCalls = stats.decodeCalls;
   out.graphsReused = stats.graphsReused;
   out.decodeMs = stats.decodeMs;

@@ -192,6 +192,7 @@ class Reranker {
   std::vector<Lane> lanes_;
   ModelInfo info_;
   std::mutex mutex_;  // one score() decodes at a time (tokenizing runs outside it)
+  std::atomic<uint64_t> calls_{0};  // score()'s calls so far: a call's number links its two runs (RunLink)
   std::mutex watchMutex_;
   std::map<uint32_t, std::shared_ptr<std::atomic<bool>>> watched_;
 };

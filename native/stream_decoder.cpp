@@ -25,8 +25,10 @@ class StreamDecoder::Run {
     if (!d_.kept_.empty()) {
       for (size_t s = 0; s < streams_.size(); ++s) {
         if (!d_.groupHeld_[d_.groupOf(s)]) continue;
-        streams_[s].heldFrom = &d_.kept_;
-        streams_[s].held = d_.kept_.size();
+        // the run before of this call left more on it (its prefixes begin with the head)
+        const bool more = d_.holdsMore() && !d_.prefixes_[s].empty();
+        streams_[s].heldFrom = more ? &d_.prefixes_[s] : &d_.kept_;
+        streams_[s].held = streams_[s].heldFrom->size();
         streams_[s].head = streams_[s].hadHead = true;
       }
     }
@@ -44,10 +46,20 @@ class StreamDecoder::Run {
     }
   }
 
-  // Marks the groups with a stream that no longer holds the kept head in its first cells.
-  void recordLostHeads() const {
+  // Marks the groups with a stream that no longer holds the kept head in its first cells, and
+  // records what each stream that does holds, for a next run of the call (keepMore).
+  void recordHeld() const {
     for (size_t s = 0; s < streams_.size(); ++s) {
-      if (streams_[s].hadHead && !streams_[s].head) d_.groupLost_[d_.groupOf(s)] = true;
+      const Stream& st = streams_[s];
+      if (st.hadHead && !st.head) d_.groupLost_[d_.groupOf(s)] = true;
+      std::vector<llama_token>& held = d_.prefixes_[s];
+      if (!st.head) {
+        held.clear();
+      } else if (st.heldFrom != &held) {
+        held.assign(st.heldFrom->begin(), st.heldFrom->begin() + static_cast<std::ptrdiff_t>(st.held));
+      } else {
+        held.resize(st.held);  // a stream the run left alone
+      }
     }
   }
 
@@ -240,12 +252,13 @@ StreamDecoder::StreamDecoder(llama_context* ctx, const ScoreHead& head, HiddenCa
       streams_(streams),
       streamCells_(streamCells),
       groupHeld_((static_cast<size_t>(streams) + kHeadGroup - 1) / kHeadGroup, false),
-      groupLost_(groupHeld_.size(), false) {}
+      groupLost_(groupHeld_.size(), false),
+      prefixes_(static_cast<size_t>(streams)) {}
 
 bool StreamDecoder::run(std::vector<PairSet*> sets, DecodeStats& stats) {
   Run r(*this, std::move(sets), stats);
   const bool ok = r.go();
-  r.recordLostHeads();  // (a run that fails or throws empties the whole cache after it: afterRun)
+  r.recordHeld();  // (a run that fails or throws empties the whole cache after it: afterRun)
   return ok;
 }
 
@@ -284,15 +297,27 @@ bool StreamDecoder::decodeHead(const std::vector<PairSet*>& sets, PairSet& payer
   return true;
 }
 
-void StreamDecoder::keepOnlyHead() {
+template <typename From>
+void StreamDecoder::trimStreams(From from) {
   for (size_t s = 0; s < static_cast<size_t>(streams_); ++s) {
     const size_t g = groupOf(s);
     // A group that lost the head on one stream is emptied on all: it is decoded again as a whole.
-    const llama_pos from = groupLost_[g] || !groupHeld_[g] ? 0 : static_cast<llama_pos>(kept_.size());
-    llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), from, -1);
+    const bool keeps = !groupLost_[g] && groupHeld_[g];
+    if (!keeps) prefixes_[s].clear();
+    llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), keeps ? static_cast<llama_pos>(from(s)) : 0, -1);
   }
   for (size_t g = 0; g < groupHeld_.size(); ++g) groupHeld_[g] = groupHeld_[g] && !groupLost_[g];
   groupLost_.assign(groupLost_.size(), false);
+}
+
+void StreamDecoder::keepOnlyHead() {
+  trimStreams([this](size_t) { return kept_.size(); });
+  for (auto& held : prefixes_) held.clear();
+}
+
+bool StreamDecoder::keepMore() {
+  trimStreams([this](size_t s) { return std::max(kept_.size(), prefixes_[s].size()); });
+  return true;
 }
 
 }  // namespace rerank

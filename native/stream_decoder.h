@@ -25,6 +25,10 @@
 // on what ran earlier; a run decodes it for the groups it can use that lack it (a small request the
 // first group only). A group one of whose streams lost it (a pair that does not begin with it) is
 // emptied after the run.
+//
+// A call's first round (Reranker::score, tokenizing ahead) leaves its streams' prefixes for the
+// call's rest (RunLink), which starts on them as a pair of the run before would have: the rest does
+// not decode its request's query again on every stream. A run of another call finds the head only.
 #pragma once
 
 #include "decoder.h"
@@ -48,6 +52,11 @@ class StreamDecoder : public Decoder {
   bool run(std::vector<PairSet*> sets, DecodeStats& stats) override;
   bool decodeHead(const std::vector<PairSet*>& sets, PairSet& payer, bool fresh, DecodeStats& stats) override;
   void keepOnlyHead() override;
+  bool keepMore() override;
+  // Empties the streams of the groups that lost the head on one of them, so that it is decoded again
+  // on the whole group; the others keep their first `from(stream)` cells.
+  template <typename From>
+  void trimStreams(From from);
   size_t groupOf(size_t stream) const { return stream / kHeadGroup; }
 
   int32_t batchSize_;
@@ -57,6 +66,10 @@ class StreamDecoder : public Decoder {
   // lost it on a stream during the run (emptied after it).
   std::vector<bool> groupHeld_;
   std::vector<bool> groupLost_;
+  // Per stream, the tokens of its first cells when the last run ended well, beginning with kept_
+  // (empty: the head only, or nothing). Read only while holdsMore(): a failed run's cache is emptied
+  // (dropHead) without them.
+  std::vector<std::vector<llama_token>> prefixes_;
 };
 
 }  // namespace rerank

@@ -59,6 +59,31 @@ describe('tokenizing ahead', () => {
     }
   });
 
+  it('on KV streams, starts the rest on the prefixes its round left: no query decoded again', async () => {
+    // Documents of one length in tokens, every other one with another first word: pairs of one
+    // length decode with no padding, and the round's pairs, the rest's and all of them share the same
+    // prefix (system line, instruction, query). So tokenizing ahead computes exactly the tokens of
+    // without it (without the round's prefixes, the rest would decode the query again on each of the
+    // 4 streams).
+    const documents = Array.from({ length: 24 }, (_, i) => `${i % 2 === 0 ? 'beta' : 'alpha'} item ${10 + i}`);
+    const request: RerankRequest = { query: 'what is beta', documents };
+    const measure = (tokenizeAhead: boolean) =>
+      withModel({ ...exact, contexts: 1, kvStreams: 4, tokenizeAhead }, async (r) => {
+        const lengths = new Set<number>();
+        for (const d of documents) lengths.add((await r.rerank({ query: request.query, documents: [d] })).usage.prompt_tokens);
+        expect(lengths.size).toBe(1);
+        const before = { ...r.stats };
+        const scores = scoresByIndex(await r.rerank(request));
+        return { scores, tokens: r.stats.computedTokens - before.computedTokens, ahead: r.stats.pairsAhead - before.pairsAhead };
+      });
+    const without = await measure(false);
+    const got = await measure(true);
+    expect(got.ahead).toBeGreaterThan(0);
+    expect(got.ahead).toBeLessThan(documents.length);
+    expect(got.tokens).toBe(without.tokens);
+    expectClose(got.scores, without.scores, TOLERANCE);
+  });
+
   it('keeps windows and the token budget of a slice as without it', async () => {
     // 64-token calls: a slice holds at most 32 of them (2,048 tokens), so the large request goes to
     // native code in several slices, each with a first round of its own; and long documents scored

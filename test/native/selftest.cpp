@@ -19,6 +19,8 @@
 #include "llama_handles.h"
 #include "prompt.h"
 #include "reranker.h"
+#include "score_head.h"
+#include "stream_decoder.h"
 #include "wave_plan.h"
 #include "model_quantize.h"
 #include "weights_at_load.h"
@@ -320,14 +322,19 @@ static int checkWaves() {
   return failures;
 }
 
+// The model on the CPU, for the checks that need its vocabulary only (null if it fails to load).
+static rerank::ModelPtr cpuModel(const char* path) {
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = 0;
+  return rerank::ModelPtr(llama_model_load_from_file(path, mp));
+}
+
 // A call's rest of documents tokenized by two threads, one of them helping (helpTokenizeRest, as a
 // call's own thread does once its first round has decoded), comes out as tokenizing them all on one:
 // every document once, a token budget and a failing document where one thread would stop.
 static int checkHelpTokenizing(const char* path) {
   int failures = 0;
-  llama_model_params mp = llama_model_default_params();
-  mp.n_gpu_layers = 0;
-  rerank::ModelPtr model(llama_model_load_from_file(path, mp));
+  const rerank::ModelPtr model = cpuModel(path);
   if (!model) return check(false, "help tokenizing: the model loads");
   const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
   std::vector<Group> groups(3);
@@ -347,7 +354,7 @@ static int checkHelpTokenizing(const char* path) {
   groups[2].documents[90] = std::string(4000, 'x');  // too long: the group fails there
   const std::vector<rerank::PreparedGroup> alone = rerank::preparePairs(prompt, groups, 128, 1);
   rerank::CallDocuments documents(prompt, groups, 128);
-  documents.tokenizeFirst(600, 1);
+  documents.tokenizeFirst(600, SIZE_MAX, 1);
   std::thread rest([&] { documents.tokenizeRest(1); });
   const size_t helped = documents.helpTokenizeRest();
   rest.join();
@@ -364,6 +371,116 @@ static int checkHelpTokenizing(const char* path) {
                     "help tokenizing: the call has a full group, one cut by its budget and one failing");
   // (not checked: the other thread could take them all first on a busy machine, however unlikely)
   std::printf("help tokenizing: the helper took %zu of the documents left\n", helped);
+  return failures;
+}
+
+// A first round on KV streams takes at most a pair a stream: tokenizeFirst stops at the pairs asked
+// for, though the tokens asked for would take every document, and tokenizes no more documents than
+// that (the rest tokenize while the round decodes), across groups in call order.
+static int checkTokenizeFirstPairs(const char* path) {
+  int failures = 0;
+  const rerank::ModelPtr model = cpuModel(path);
+  if (!model) return check(false, "tokenize first: the model loads");
+  const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
+  std::vector<Group> groups(2);
+  uint64_t bytes = 0;
+  for (size_t k = 0; k < groups.size(); ++k) {
+    groups[k].instruction = "Given a web search query, retrieve relevant passages that answer the query";
+    groups[k].query = "query " + std::to_string(k);
+    groups[k].maxLength = 128;
+    for (int i = 0; i < 5; ++i) {
+      groups[k].documents.push_back("Document " + std::to_string(i) + " about Paris");
+      bytes += groups[k].documents.back().size();
+    }
+  }
+  rerank::CallDocuments documents(prompt, groups, 128);
+  documents.tokenizeFirst(1000000, 7, 1);
+  const rerank::CallDocuments::Leading leading = documents.leadingPairs();
+  const size_t first = leading.pairs[0].size(), second = leading.pairs[1].size();
+  failures += check(first == 5 && second == 2, "tokenize first: 7 pairs, the first group's 5 and the second's first 2");
+  failures += check(documents.bytesLeft() == bytes - leading.bytes && !documents.allTokenized(), "tokenize first: the other 3 documents left");
+  documents.tokenizeFirst(1000000, SIZE_MAX, 1);
+  failures += check(documents.allTokenized(), "tokenize first: without a cap on pairs, every document for the tokens asked");
+  return failures;
+}
+
+// KV streams: a call's first round leaves its streams' prefixes for the call's rest (RunLink), which
+// starts on them: it decodes no query again and scores as the pairs do in one run. A run of another
+// call finds the head only, and so does the rest after it. 8 pairs of 41 tokens, each the kept head
+// (12), a query (8) and a document (21) whose first token is its own, on 4 streams: waves of 4 with
+// no padding, the same layout in one run as in two.
+static int checkStreamsRoundLeavesPrefixes(const char* path) {
+  int failures = 0;
+  const rerank::ModelPtr model = cpuModel(path);
+  if (!model) return check(false, "streams' round: the model loads");
+  const rerank::ScoreHead head = rerank::ScoreHead::detect(model.get(), path);
+  rerank::HiddenCapture capture;
+  const uint32_t streams = 4, cells = 128, batch = 256;
+  llama_context_params cp = llama_context_default_params();
+  cp.n_batch = cp.n_ubatch = batch;
+  cp.n_ctx = streams * cells;
+  cp.n_seq_max = streams;
+  cp.kv_unified = false;
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.type_k = cp.type_v = GGML_TYPE_F32;
+  cp.n_threads = cp.n_threads_batch = 2;
+  cp.no_perf = true;
+  if (head.needsHiddenState()) {
+    cp.cb_eval = &rerank::HiddenCapture::onEval;
+    cp.cb_eval_user_data = &capture;
+  }
+  rerank::ContextPtr ctx(llama_init_from_model(model.get(), cp));
+  if (!ctx) return check(false, "streams' round: a context");
+  rerank::StreamDecoder decoder(ctx.get(), head, capture, batch, streams, llama_n_ctx(ctx.get()) / streams, 64);
+
+  const size_t kHead = 12, kQuery = 8, kLength = 41;
+  std::vector<llama_token> headTokens;
+  for (size_t i = 0; i < kHead; ++i) headTokens.push_back(static_cast<llama_token>(100 + i));
+  std::vector<std::vector<llama_token>> tokens(8, headTokens);
+  for (size_t p = 0; p < tokens.size(); ++p) {
+    for (size_t i = 0; i < kQuery; ++i) tokens[p].push_back(static_cast<llama_token>(200 + i));
+    tokens[p].push_back(static_cast<llama_token>(300 + p));
+    while (tokens[p].size() < kLength) tokens[p].push_back(static_cast<llama_token>(400 + tokens[p].size() + p));
+  }
+  const auto setOf = [&](size_t from, size_t to) {
+    rerank::PairSet s;
+    s.head = headTokens;
+    for (size_t p = from; p < to; ++p) s.pairs.push_back(&tokens[p]);
+    return std::vector<rerank::PairSet>{s};
+  };
+  rerank::DecodeStats stats;
+  std::vector<rerank::PairSet> whole = setOf(0, 8);
+  decoder.score(whole, true, stats);  // also decodes the head, for the runs below
+  failures += check(whole[0].error.empty() && whole[0].computedTokens == 4 * kHead + 4 * (kLength - kHead) + 4 * (kLength - kHead - kQuery),
+                    "streams' round: one run decodes the query once a stream");
+
+  std::vector<rerank::PairSet> round = setOf(0, 4), rest = setOf(4, 8);
+  decoder.score(round, true, stats, {7, 0});
+  decoder.score(rest, true, stats, {0, 7});
+  failures += check(round[0].computedTokens == 4 * (kLength - kHead) && rest[0].computedTokens == 4 * (kLength - kHead - kQuery),
+                    "streams' round: the rest starts on the round's prefixes");
+  failures += check(round[0].scores == std::vector<float>(whole[0].scores.begin(), whole[0].scores.begin() + 4) &&
+                        rest[0].scores == std::vector<float>(whole[0].scores.begin() + 4, whole[0].scores.end()),
+                    "streams' round: the scores of one run, to the bit");
+
+  std::vector<rerank::PairSet> round2 = setOf(0, 4), between = setOf(0, 2), rest2 = setOf(4, 8);
+  decoder.score(round2, true, stats, {8, 0});
+  decoder.score(between, true, stats);  // another call's run
+  decoder.score(rest2, true, stats, {0, 8});
+  failures += check(between[0].computedTokens == 2 * (kLength - kHead) && rest2[0].computedTokens == 4 * (kLength - kHead),
+                    "streams' round: a run of another call in between finds the head only, and so does the rest");
+  float diff = 0;
+  for (size_t i = 0; i < 4; ++i) diff = std::max(diff, std::abs(rest2[0].scores[i] - whole[0].scores[4 + i]));
+  failures += check(rest2[0].error.empty() && diff < 1e-4f, "streams' round: the rest after another call scores as in one run");
+
+  // Only the rest of the call, and packed: not a run of another number, nor one decoded alone.
+  std::vector<rerank::PairSet> round3 = setOf(0, 4), other = setOf(4, 8), round4 = setOf(0, 4), alone = setOf(4, 8);
+  decoder.score(round3, true, stats, {9, 0});
+  decoder.score(other, true, stats, {0, 10});
+  decoder.score(round4, true, stats, {11, 0});
+  decoder.score(alone, false, stats, {0, 11});
+  failures += check(other[0].computedTokens == 4 * (kLength - kHead) && alone[0].computedTokens == 4 * (kLength - kHead),
+                    "streams' round: a run that continues another call, or one decoded alone, finds the head only");
   return failures;
 }
 
@@ -457,7 +574,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkHelpTokenizing(argv[2]) + checkReuseGraphs(argv[2]) +
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkHelpTokenizing(argv[2]) + checkTokenizeFirstPairs(argv[2]) + checkStreamsRoundLeavesPrefixes(argv[2]) + checkReuseGraphs(argv[2]) +
                  checkWeightsAtLoad(argv[2]);
   for (int round = 0; round < 5; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);

@@ -164,17 +164,18 @@ export async function buildWorkloads(suite: Suite, ids: WorkloadId[], quick: boo
 
 /**
  * The GPU suite's workloads a script's `--workloads` names (comma-separated; `fallback` when absent),
- * each as its one request: for the scripts that time one request at a time (outside-decode,
- * reuse-graphs). A workload of concurrent requests is refused.
+ * each with its requests (several for S32 and T, sent at once).
  */
-/** The GPU suite's workloads named in `names` (comma-separated; else `fallback`), each with its requests. */
 export async function namedGpuWorkloads(names: string | undefined, fallback: string, count: CountTokens): Promise<{ id: string; requests: BenchRequest[] }[]> {
   const ids = (names ?? fallback).split(',').map((w) => w.trim().toUpperCase());
   for (const id of ids) if (!GPU_WORKLOADS.includes(id as GpuWorkloadId)) throw new Error(`--workloads: ${id} is not one of ${GPU_WORKLOADS.join(', ')}`);
   return (await buildWorkloads('gpu', ids as GpuWorkloadId[], false, count)).map((w) => ({ id: w.id, requests: w.requests }));
 }
 
-/** namedGpuWorkloads, for a tool that sends one request: each must be one. */
+/**
+ * namedGpuWorkloads, each as its one request: for the scripts that time one request at a time
+ * (reuse-graphs). A workload of concurrent requests is refused.
+ */
 export async function oneRequestWorkloads(names: string | undefined, fallback: string, count: CountTokens): Promise<{ id: string; request: BenchRequest }[]> {
   return (await namedGpuWorkloads(names, fallback, count)).map((w) => {
     if (w.requests.length !== 1) throw new Error(`--workloads: ${w.id} is ${w.requests.length} concurrent requests, not one`);

@@ -185,6 +185,8 @@ std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t 
   return parts;
 }
 
+size_t firstRoundMostPairs(size_t lanes, const CallRoom& room) { return room.streams > 0 ? lanes * room.streams : SIZE_MAX; }
+
 size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized, uint64_t bytesLeft, size_t lanes,
                        const CallRoom& room) {
   std::vector<Item> items;
@@ -199,7 +201,7 @@ size_t firstRoundPairs(const std::vector<PairSet>& sets, uint64_t bytesTokenized
   // until they fit as cut.
   size_t n = 0;
   for (size_t cost = 0; n < items.size() && cost + items[n].cost <= lanes * room.batchTokens; ++n) cost += items[n].cost;
-  if (room.streams > 0) n = std::min(n, lanes * room.streams);
+  n = std::min(n, firstRoundMostPairs(lanes, room));
   while (n > 0 && !fits(n)) --n;
   if (n == 0) return 0;
 

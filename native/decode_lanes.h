@@ -58,6 +58,10 @@ std::vector<Part> planParts(const std::vector<PairSet>& sets, bool pack, size_t 
 // with an error).
 std::vector<PairSet> firstPairs(const std::vector<PairSet>& sets, size_t n);
 
+// The most pairs a first round can take: on KV streams one wave, a pair a stream, on each lane; on
+// the shared cache no bound but the lanes' calls' tokens (SIZE_MAX).
+size_t firstRoundMostPairs(size_t lanes, const CallRoom& room);
+
 // How many of the call's first pairs, in call order (`sets`, packed: the pairs tokenized so far, of
 // documents of `bytesTokenized` bytes), to decode in a round of their own while the documents left
 // (`bytesLeft` bytes) tokenize: the most that planParts cuts into parts of one call each (on the

@@ -321,8 +321,7 @@ std::vector<PairSet> Reranker::firstRound(CallDocuments& documents, const std::v
   const size_t batch = info_.batchSize;
   // A round takes at most a call per lane, and on KV streams a pair a stream: the documents beyond
   // that tokenize with the rest, while the round decodes, not before it.
-  const size_t pairs = info_.kvStreams > 0 ? lanes_.size() * info_.kvStreams : SIZE_MAX;
-  documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, pairs, tokenizeThreads_);
+  documents.tokenizeFirst(static_cast<uint64_t>(lanes_.size()) * batch, firstRoundMostPairs(lanes_.size(), callRoom()), tokenizeThreads_);
   // Nothing to gain when no document is left to tokenize meanwhile (a call of about one round).
   if (documents.allTokenized()) return {};
   std::vector<PairSet> leadingSets;

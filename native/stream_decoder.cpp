@@ -297,26 +297,23 @@ bool StreamDecoder::decodeHead(const std::vector<PairSet*>& sets, PairSet& payer
   return true;
 }
 
-template <typename From>
-void StreamDecoder::trimStreams(From from) {
+void StreamDecoder::trimStreams(bool prefixes) {
   for (size_t s = 0; s < static_cast<size_t>(streams_); ++s) {
     const size_t g = groupOf(s);
     // A group that lost the head on one stream is emptied on all: it is decoded again as a whole.
     const bool keeps = !groupLost_[g] && groupHeld_[g];
-    if (!keeps) prefixes_[s].clear();
-    llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), keeps ? static_cast<llama_pos>(from(s)) : 0, -1);
+    if (!keeps || !prefixes) prefixes_[s].clear();
+    const size_t from = keeps ? std::max(kept_.size(), prefixes_[s].size()) : 0;
+    llama_memory_seq_rm(mem_, static_cast<llama_seq_id>(s), static_cast<llama_pos>(from), -1);
   }
   for (size_t g = 0; g < groupHeld_.size(); ++g) groupHeld_[g] = groupHeld_[g] && !groupLost_[g];
   groupLost_.assign(groupLost_.size(), false);
 }
 
-void StreamDecoder::keepOnlyHead() {
-  trimStreams([this](size_t) { return kept_.size(); });
-  for (auto& held : prefixes_) held.clear();
-}
+void StreamDecoder::keepOnlyHead() { trimStreams(false); }
 
 bool StreamDecoder::keepMore() {
-  trimStreams([this](size_t s) { return std::max(kept_.size(), prefixes_[s].size()); });
+  trimStreams(true);
   return true;
 }
 

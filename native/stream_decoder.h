@@ -54,9 +54,8 @@ class StreamDecoder : public Decoder {
   void keepOnlyHead() override;
   bool keepMore() override;
   // Empties the streams of the groups that lost the head on one of them, so that it is decoded again
-  // on the whole group; the others keep their first `from(stream)` cells.
-  template <typename From>
-  void trimStreams(From from);
+  // on the whole group; the others keep the head, and with `prefixes` what prefixes_ records too.
+  void trimStreams(bool prefixes);
   size_t groupOf(size_t stream) const { return stream / kHeadGroup; }
 
   int32_t batchSize_;

@@ -178,12 +178,16 @@ void CallDocuments::tokenizeFirst(uint64_t tokens, size_t pairs, unsigned thread
     if (have > 0 && leading.bytes > 0) bytesPerToken = 1.1 * static_cast<double>(leading.bytes) / static_cast<double>(have);
     const auto bytes = static_cast<uint64_t>(static_cast<double>(tokens - have) * bytesPerToken);
     const size_t most = next_ + std::min(pairs - havePairs, items_.size() - next_);
+    // A pass's documents tokenize side by side, a thread each, so up to `threads` of them take about
+    // the time of its longest: a pass takes that many at least. Fewer left a call of a few long
+    // documents to tokenize them one pass, and one thread, at a time (the GPU suite's L, 8 of 26 KiB,
+    // 35 ms longer outside decoding than without a first round on the H200: results 2026-11-30).
     size_t end = next_;
     uint64_t picked = 0;
     do {
       picked += itemBytes(end);
       ++end;
-    } while (end < most && picked < bytes);
+    } while (end < most && (picked < bytes || end - next_ < threads));
     tokenize(end, threads);
   }
 }

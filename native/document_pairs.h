@@ -61,8 +61,9 @@ class CallDocuments {
 
   // Tokenizes the documents not tokenized yet, from the first, until the pairs of leadingPairs()
   // hold `tokens` tokens (each group's shared prefix counted once) or number `pairs`, or every
-  // document is tokenized. Picked by their bytes, a few more may be, but no more documents than
-  // pairs are still wanted (a document gives one pair or more).
+  // document is tokenized. Picked by their bytes, a few more may be (at least `threads` a pass, as
+  // many as tokenize side by side), but no more documents than pairs are still wanted (a document
+  // gives one pair or more).
   void tokenizeFirst(uint64_t tokens, size_t pairs, unsigned threads);
   // Tokenizes every document not tokenized yet. At most `threads` threads, this one among them (and
   // a helper, below).

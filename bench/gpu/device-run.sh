@@ -11,7 +11,8 @@
 # For a check elsewhere: BACKEND (default cuda), BENCH_ARGS (more arguments for run.js, e.g.
 # "--quick --workloads D"), BASELINE_ARGS (e.g. "--device cpu --tiny"), AGREEMENT_MODELS (tiny,0.6b).
 # For a shorter run: STEPS (the steps to run, e.g. "tokens,baseline,bench,agreement"; default all)
-# and CONFIGS (the bench's --configs; with BENCH_ARGS="--configs-everywhere" on every workload).
+# and CONFIGS (the bench's --configs; with BENCH_ARGS="--configs-everywhere" on every workload);
+# OUTSIDE_WORKLOADS, the workloads of the outside-decode steps (default G100,G16).
 set -u
 OUT=${OUT:-/tmp/device-out}
 mkdir -p "$OUT"
@@ -117,10 +118,10 @@ step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --reque
 step reuse-graphs 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 1 --workloads G100,S1
 step reuse-graphs-3 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 3 --workloads G100,S1
 # last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
-step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads G100,G16
+step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
 # the same without tokenizing ahead (README "Tokenizing ahead"): every document tokenized first
-step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads G100,G16
-step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads G100,G16
+step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
+step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
 # KV streams (16, their 4096-token calls, tokenizing ahead): a request's calls, tokens and graphs reused, and its time outside decoding
 step outside-decode-streams 40 node dist/bench/outside-decode.js --backend "$BACKEND" --kv-streams 16 --workloads G100,S1,L
 

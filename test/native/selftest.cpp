@@ -404,6 +404,33 @@ static int checkTokenizeFirstPairs(const char* path) {
   return failures;
 }
 
+// A pass of tokenizeFirst takes as many documents as tokenize side by side (a thread each), though
+// fewer would hold the tokens asked for: a call of a few long documents does not tokenize them one
+// at a time. The cap on pairs still holds.
+static int checkTokenizeFirstWidth(const char* path) {
+  int failures = 0;
+  const rerank::ModelPtr model = cpuModel(path);
+  if (!model) return check(false, "tokenize first, width: the model loads");
+  const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
+  std::vector<Group> groups(1);
+  groups[0].instruction = "Given a web search query, retrieve relevant passages that answer the query";
+  groups[0].query = "query";
+  groups[0].maxLength = 128;
+  std::string words;
+  for (int w = 0; w < 60; ++w) words += " about Paris";  // ~120 tokens: one holds the 50 asked for
+  for (int i = 0; i < 8; ++i) groups[0].documents.push_back("Document " + std::to_string(i) + words);
+  const auto firstPass = [&](unsigned threads, size_t pairs) {
+    rerank::CallDocuments documents(prompt, groups, 128);
+    documents.tokenizeFirst(50, pairs, threads);
+    return documents.leadingPairs().pairs[0].size();
+  };
+  failures += check(firstPass(1, SIZE_MAX) == 1, "tokenize first, width: on one thread, the one document the tokens take");
+  failures += check(firstPass(4, SIZE_MAX) == 4, "tokenize first, width: on 4 threads, 4 documents");
+  failures += check(firstPass(16, SIZE_MAX) == 8, "tokenize first, width: on 16 threads, all 8");
+  failures += check(firstPass(4, 3) == 3, "tokenize first, width: no more than the 3 pairs asked for");
+  return failures;
+}
+
 // KV streams: a call's first round leaves its streams' prefixes for the call's rest (RunLink), which
 // starts on them: it decodes no query again and scores as the pairs do in one run. A run of another
 // call finds the head only, and so does the rest after it. 8 pairs of 41 tokens, each the kept head
@@ -574,7 +601,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   rerank::ensureBackend(argv[1]);
-  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkHelpTokenizing(argv[2]) + checkTokenizeFirstPairs(argv[2]) + checkStreamsRoundLeavesPrefixes(argv[2]) + checkReuseGraphs(argv[2]) +
+  int failures = checkErrorText() + checkDocumentProgress() + checkPlanParts() + checkFirstRound() + checkWaves() + checkContextsThatFit() + checkHelpTokenizing(argv[2]) + checkTokenizeFirstPairs(argv[2]) + checkTokenizeFirstWidth(argv[2]) + checkStreamsRoundLeavesPrefixes(argv[2]) + checkReuseGraphs(argv[2]) +
                  checkWeightsAtLoad(argv[2]);
   for (int round = 0; round < 5; ++round) {
     LoadOptions o = cpuOptions(argv[2], 256, 64);

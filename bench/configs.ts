@@ -12,7 +12,7 @@ export interface Config {
    * the environment variable that holds its path, and how it is built.
    */
   library?: { variable: string; built: string };
-  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts' | 'reuseGraphs' | 'tokenizeAhead'>;
+  load?: Pick<LoadOptions, 'batchSize' | 'flashAttention' | 'sharePrefix' | 'kvType' | 'weights' | 'kvStreams' | 'contexts' | 'reuseGraphs' | 'tokenizeAhead' | 'threads'>;
   what: string;
 }
 
@@ -59,6 +59,11 @@ export const CONFIGS = {
   'reuse-graphs': { load: { reuseGraphs: true }, what: 'decode calls of one shape, their graph reused (reuseGraphs)' },
   // On by default with every layer on a GPU: this is the time before.
   'tokenize-first': { load: { tokenizeAhead: false }, what: 'every document tokenized before the first decode call (tokenizeAhead: false)' },
+  // The host's threads (the load option threads, the host's cores by default): on a GPU they tokenize
+  // (up to 16 a call; two calls of concurrent requests tokenize side by side) while the contexts' own
+  // threads prepare and launch the decode calls on the same cores.
+  'threads-8': { load: { threads: 8 }, what: '8 host threads (threads: 8): at most 8 tokenizing a call' },
+  'threads-4': { load: { threads: 4 }, what: '4 host threads (threads: 4): at most 4 tokenizing a call' },
   'reuse-graphs-contexts-1': { load: { reuseGraphs: true, contexts: 1 }, what: 'decode calls of one shape on one context' },
   'bf16-reuse-graphs': { load: { weights: 'bf16', reuseGraphs: true }, what: 'BF16 weights, decode calls of one shape' },
   // The CUDA library built with GGML_CUDA_NO_VMM=ON (bench/gpu/README.md) in place of the one in use:

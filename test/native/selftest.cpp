@@ -29,6 +29,15 @@ using rerank::Group;
 using rerank::LoadOptions;
 using rerank::Reranker;
 
+// A request's group with the default instruction (the model card's), as a search query asks.
+static Group searchGroup(std::string query, uint32_t maxLength) {
+  Group g;
+  g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
+  g.query = std::move(query);
+  g.maxLength = maxLength;
+  return g;
+}
+
 static int check(bool ok, const char* what) {
   if (!ok) std::fprintf(stderr, "FAILED: %s\n", what);
   return ok ? 0 : 1;
@@ -216,10 +225,7 @@ static int checkWeightsAtLoad(const char* path) {
   failures += check(kv.bytes() == r->info().kvCacheBytes, "the cache's size from the header is the loaded context's");
   failures += check(r->info().weightsConvertedAtLoad && r->info().description.find("BF16") != std::string::npos,
                     "a model converted to BF16 at load");
-  Group g;
-  g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
-  g.query = "What is the capital of France?";
-  g.maxLength = 256;
+  Group g = searchGroup("What is the capital of France?", 256);
   g.documents = {"Paris", "Berlin"};
   std::vector<Group> groups{g};
   const auto res = r->score(groups).groups;
@@ -339,10 +345,7 @@ static int checkHelpTokenizing(const char* path) {
   const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
   std::vector<Group> groups(3);
   for (size_t k = 0; k < groups.size(); ++k) {
-    Group& g = groups[k];
-    g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
-    g.query = "query " + std::to_string(k);
-    g.maxLength = 128;
+    Group& g = groups[k] = searchGroup("query " + std::to_string(k), 128);
     for (int i = 0; i < 120; ++i) {
       std::string doc = "Document " + std::to_string(i);
       for (int w = 0; w < 1 + (i * 7 + static_cast<int>(k)) % 23; ++w) doc += " about Paris";
@@ -385,9 +388,7 @@ static int checkTokenizeFirstPairs(const char* path) {
   std::vector<Group> groups(2);
   uint64_t bytes = 0;
   for (size_t k = 0; k < groups.size(); ++k) {
-    groups[k].instruction = "Given a web search query, retrieve relevant passages that answer the query";
-    groups[k].query = "query " + std::to_string(k);
-    groups[k].maxLength = 128;
+    groups[k] = searchGroup("query " + std::to_string(k), 128);
     for (int i = 0; i < 5; ++i) {
       groups[k].documents.push_back("Document " + std::to_string(i) + " about Paris");
       bytes += groups[k].documents.back().size();
@@ -413,9 +414,7 @@ static int checkTokenizeFirstWidth(const char* path) {
   if (!model) return check(false, "tokenize first, width: the model loads");
   const rerank::Prompt prompt(llama_model_get_vocab(model.get()));
   std::vector<Group> groups(1);
-  groups[0].instruction = "Given a web search query, retrieve relevant passages that answer the query";
-  groups[0].query = "query";
-  groups[0].maxLength = 128;
+  groups[0] = searchGroup("query", 128);
   std::string words;
   for (int w = 0; w < 60; ++w) words += " about Paris";  // ~120 tokens: one holds the 50 asked for
   for (int i = 0; i < 8; ++i) groups[0].documents.push_back("Document " + std::to_string(i) + words);
@@ -530,10 +529,7 @@ static int checkContextsThatFit() {
 // to 256 cells) would move with the cells a call carries over, and fewer graphs would be reused.
 static int checkReuseGraphs(const char* path) {
   int failures = 0;
-  Group g;
-  g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
-  g.query = "What is the capital of France?";
-  g.maxLength = 256;
+  Group g = searchGroup("What is the capital of France?", 256);
   // 4 to 80 words each: pairs end in different places in the calls, so their shapes vary without it,
   // and the cells a call carries over (up to ~100) move its highest cell across 512 without the sentinel
   for (int i = 0; i < 160; ++i) {
@@ -615,10 +611,7 @@ int main(int argc, char** argv) {
     o.tokenizeAhead = round == 4 ? "on" : "off";
     auto r = Reranker::load(o);
 
-    Group g;
-    g.instruction = "Given a web search query, retrieve relevant passages that answer the query";
-    g.query = "What is the capital of France?";
-    g.maxLength = 256;
+    Group g = searchGroup("What is the capital of France?", 256);
     for (int i = 0; i < 12; ++i) g.documents.push_back("Document " + std::to_string(i) + std::string(i * 40, 'x'));
     Group longOne = g;
     longOne.documents = {std::string(5000, 'y')};

@@ -20,6 +20,7 @@ exec > >(tee -a "$OUT/device-run.log") 2>&1
 DEADLINE=$((SECONDS + ${DEVICE_RUN_SECONDS:-470}))
 TOKENS=/tmp/bench-tokens.json
 BACKEND=${BACKEND:-cuda}
+OUTSIDE_WORKLOADS=${OUTSIDE_WORKLOADS:-G100,G16}
 read -r -a more <<<"${BENCH_ARGS:-}"
 read -r -a baseline_more <<<"${BASELINE_ARGS:-}"
 export PATH=$PATH:/usr/local/cuda/bin:$(ls -d /opt/nvidia/nsight-compute/*/ 2>/dev/null | tail -1)
@@ -118,10 +119,10 @@ step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --reque
 step reuse-graphs 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 1 --workloads G100,S1
 step reuse-graphs-3 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 3 --workloads G100,S1
 # last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
-step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
+step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads "$OUTSIDE_WORKLOADS"
 # the same without tokenizing ahead (README "Tokenizing ahead"): every document tokenized first
-step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
-step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads "${OUTSIDE_WORKLOADS:-G100,G16}"
+step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads "$OUTSIDE_WORKLOADS"
+step outside-decode-1-thread 40 node dist/bench/outside-decode.js --backend "$BACKEND" --threads 1 --workloads "$OUTSIDE_WORKLOADS"
 # KV streams (16, their 4096-token calls, tokenizing ahead): a request's calls, tokens and graphs reused, and its time outside decoding
 step outside-decode-streams 40 node dist/bench/outside-decode.js --backend "$BACKEND" --kv-streams 16 --workloads G100,S1,L
 

@@ -118,7 +118,7 @@ step packing 90 node dist/bench/packing.js --shape 0.6b --gpu "$BACKEND" --reque
 # (where the host's share of a call shows most) and on the default three
 step reuse-graphs 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 1 --workloads G100,S1
 step reuse-graphs-3 45 node dist/bench/reuse-graphs.js --backend "$BACKEND" --shape 0.6b --contexts 3 --workloads G100,S1
-# last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on 8 tokenizing threads and on 1
+# last, the first cut when time runs short: what a G100 request waits for outside llama_decode (its tokenizing), on up to 16 tokenizing threads and on 1
 step outside-decode 40 node dist/bench/outside-decode.js --backend "$BACKEND" --workloads "$OUTSIDE_WORKLOADS"
 # the same without tokenizing ahead (README "Tokenizing ahead"): every document tokenized first
 step outside-decode-tokenize-first 40 node dist/bench/outside-decode.js --backend "$BACKEND" --tokenize-ahead off --workloads "$OUTSIDE_WORKLOADS"
